@@ -1,0 +1,28 @@
+"""napari-clickseg: click-based interactive segmentation of 2D slices for napari.
+
+Python API (the same core as the ``clickseg`` CLI and the napari widgets)::
+
+    from napari_clickseg import load_model, InteractiveSession, Click
+    session = InteractiveSession(load_model("random-walker"), image)
+    mask = session.add_click(120, 80)            # (row, col), positive
+    mask = session.add_click(130, 95, False)     # negative click
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .core.clicks import Box, Click, ClickHistory
+from .core.session import InteractiveSession
+from .models.registry import build_model, list_models, load_model
+
+__all__ = [
+    "Box",
+    "Click",
+    "ClickHistory",
+    "InteractiveSession",
+    "build_model",
+    "list_models",
+    "load_model",
+    "__version__",
+]

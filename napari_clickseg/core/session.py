@@ -1,0 +1,235 @@
+"""InteractiveSession: one object being segmented on one 2D slice.
+
+The session sits between a front end (widget, CLI, script) and a Predictor. It holds the slice,
+the clicks (with undo/redo), the optional box prompt and the previous probability map, and calls
+``predictor.set_image`` once per slice and ``predictor.predict`` once per click. It never imports
+Qt or napari and never prints: front ends read ``mask``/``prob`` and write results themselves.
+
+Contract: undo and redo restore earlier states exactly (no re-prediction), so undo is instant
+and never changes a result the user has already seen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Hashable, Protocol, Sequence
+
+import numpy as np
+
+from .clicks import Box, Click
+from .image import validate_slice
+
+__all__ = ["InteractiveSession", "SessionState", "FeatureStore", "DEFAULT_THRESHOLD"]
+
+#: RITM convention: ``prob > 0.49`` is the mask.
+DEFAULT_THRESHOLD = 0.49
+
+
+class FeatureStore(Protocol):
+    """Anything that can keep encoder features by key (see ``core.feature_cache``)."""
+
+    def get(self, key: Hashable) -> Any: ...
+
+    def put(self, key: Hashable, features: Any) -> None: ...
+
+
+@dataclass(frozen=True)
+class SessionState:
+    """One step of the interaction: the prompts so far and the prediction they gave.
+
+    Attributes:
+        clicks: clicks, oldest first, (row, col) in slice pixels.
+        box: box prompt or None.
+        prob: HxW float32 in [0, 1], or None before the first prediction.
+    """
+
+    clicks: tuple[Click, ...] = ()
+    box: Box | None = None
+    prob: np.ndarray | None = None
+
+
+class InteractiveSession:
+    """Segment one object at a time on one slice from clicks and an optional box.
+
+    Args:
+        predictor: any object following the Predictor protocol (``models.base``).
+        image: optional first slice (HxW or HxWxC).
+        threshold: probability above which a pixel is in the mask (default 0.49).
+        feature_store: optional cache of encoder features, used with ``set_image(..., key=...)``
+            so returning to a slice costs a lookup, not an encoder pass.
+    """
+
+    def __init__(
+        self,
+        predictor: Any,
+        image: np.ndarray | None = None,
+        threshold: float = DEFAULT_THRESHOLD,
+        feature_store: FeatureStore | None = None,
+    ) -> None:
+        if not 0.0 < threshold < 1.0:
+            raise ValueError(f"threshold must lie in (0, 1), got {threshold}")
+        self.predictor = predictor
+        self.threshold = float(threshold)
+        self.feature_store = feature_store
+        self._image_key: Hashable | None = None
+        self._shape: tuple[int, int] | None = None
+        self._states: list[SessionState] = [SessionState()]
+        self._redo: list[SessionState] = []
+        #: increases on every change; front ends drop results computed for an older version
+        self.version = 0
+        if image is not None:
+            self.set_image(image)
+
+    # -- slice ---------------------------------------------------------------------------
+    def set_image(self, image: np.ndarray, key: Hashable | None = None) -> None:
+        """Make ``image`` the current slice and start a new object.
+
+        Encodes the slice (once), unless ``key`` equals the current slice's key, or the
+        feature store already holds features for ``key``.
+        """
+        arr = validate_slice(image)
+        if key is None or key != self._image_key or not self.predictor.is_image_set:
+            feats = self.feature_store.get(key) if (self.feature_store is not None and key is not None) else None
+            if feats is not None:
+                self.predictor.set_features(feats)
+            else:
+                self.predictor.set_image(arr)
+                if self.feature_store is not None and key is not None:
+                    self.feature_store.put(key, self.predictor.get_features())
+        self._image_key = key
+        self._shape = (int(arr.shape[0]), int(arr.shape[1]))
+        self.reset()
+
+    @property
+    def has_image(self) -> bool:
+        return self._shape is not None
+
+    @property
+    def image_key(self) -> Hashable | None:
+        return self._image_key
+
+    # -- state ---------------------------------------------------------------------------
+    @property
+    def state(self) -> SessionState:
+        return self._states[-1]
+
+    @property
+    def clicks(self) -> tuple[Click, ...]:
+        return self.state.clicks
+
+    @property
+    def box(self) -> Box | None:
+        return self.state.box
+
+    @property
+    def prob(self) -> np.ndarray:
+        """HxW float32 probability of the current object (zeros before any prompt)."""
+        self._require_image()
+        p = self.state.prob
+        return np.zeros(self._shape, np.float32) if p is None else p
+
+    @property
+    def mask(self) -> np.ndarray:
+        """HxW bool mask of the current object (``prob > threshold``)."""
+        return self.prob > self.threshold
+
+    @property
+    def can_undo(self) -> bool:
+        return len(self._states) > 1
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    # -- prompts -------------------------------------------------------------------------
+    def add_click(self, row: float, col: float, is_positive: bool = True) -> np.ndarray:
+        """Add one click at (row, col) and return the new HxW bool mask."""
+        return self.add(Click(row, col, is_positive))
+
+    def add(self, click: Click) -> np.ndarray:
+        """Add a ``Click`` and return the new mask."""
+        self._require_image()
+        s = self.state
+        clicks = s.clicks + (click,)
+        prob = self.predictor.predict(clicks, prev_prob=s.prob, box=s.box)
+        self._push(SessionState(clicks, s.box, prob))
+        return self.mask
+
+    def set_box(self, box: Box | Sequence[int] | None) -> np.ndarray:
+        """Prompt with a box (row0, col0, row1, col1), keeping existing clicks; returns the mask.
+
+        ``None`` removes the box (the prediction is recomputed from the clicks alone).
+        """
+        self._require_image()
+        if box is not None and not isinstance(box, Box):
+            box = Box(*box)
+        if box is not None:
+            box = box.clip(self._shape)
+        s = self.state
+        prob = self.predictor.predict(s.clicks, prev_prob=None, box=box) if (s.clicks or box) else None
+        self._push(SessionState(s.clicks, box, prob))
+        return self.mask
+
+    def set_clicks(self, clicks: Sequence[Click]) -> np.ndarray:
+        """Replace the click list (e.g. after the user moved or deleted a point).
+
+        Rolls back to the longest unchanged prefix and re-predicts only the changed tail,
+        one click at a time, so the previous-probability chain stays as it would have been.
+        The whole change is one undo step.
+        """
+        self._require_image()
+        clicks = tuple(clicks)
+        if clicks == self.clicks:
+            return self.mask
+        base = self._prefix_state(clicks)
+        prob, done = base.prob, base.clicks
+        for c in clicks[len(done):]:
+            done = done + (c,)
+            prob = self.predictor.predict(done, prev_prob=prob, box=base.box)
+        if not clicks and base.box is None:
+            prob = None
+        self._push(SessionState(clicks, base.box, prob))
+        return self.mask
+
+    def _prefix_state(self, clicks: tuple[Click, ...]) -> SessionState:
+        box = self.state.box
+        best = SessionState(box=box, prob=None)
+        for st in self._states:
+            n = len(st.clicks)
+            if st.box == box and n <= len(clicks) and st.clicks == clicks[:n] and n >= len(best.clicks):
+                best = st
+        if not best.clicks and box is not None:
+            best = SessionState((), box, self.predictor.predict((), prev_prob=None, box=box))
+        return best
+
+    # -- history -------------------------------------------------------------------------
+    def undo(self) -> np.ndarray:
+        """Go back one step (click, box or click edit); returns the mask. No-op at the start."""
+        self._require_image()
+        if self.can_undo:
+            self._redo.append(self._states.pop())
+            self.version += 1
+        return self.mask
+
+    def redo(self) -> np.ndarray:
+        """Re-apply the last undone step; returns the mask. No-op if nothing was undone."""
+        self._require_image()
+        if self._redo:
+            self._states.append(self._redo.pop())
+            self.version += 1
+        return self.mask
+
+    def reset(self) -> None:
+        """Forget the current object's prompts (the slice stays encoded)."""
+        self._states = [SessionState()]
+        self._redo = []
+        self.version += 1
+
+    def _push(self, state: SessionState) -> None:
+        self._states.append(state)
+        self._redo.clear()
+        self.version += 1
+
+    def _require_image(self) -> None:
+        if self._shape is None:
+            raise RuntimeError("no slice set: call session.set_image(image) first")

@@ -1,0 +1,25 @@
+"""``clickseg models``: list every model the registry knows (classical, shipped, user)."""
+
+from __future__ import annotations
+
+import argparse
+
+from .registry import get_model_info, list_models, user_models_dir
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--kind", choices=["classical", "learned", "user"], help="only this kind")
+
+
+def run(args: argparse.Namespace) -> int:
+    names = list_models(args.kind)
+    width = max((len(n) for n in names), default=4)
+    for name in names:
+        info = get_model_info(name)
+        if info.kind == "classical":
+            state = "no weights needed"
+        else:
+            state = f"weights: {info.weights}" if info.has_weights else "untrained (no weights file)"
+        print(f"{name:<{width}}  {info.kind:<9}  {info.description}  [{state}]")
+    print(f"\nuser models folder: {user_models_dir()}")
+    return 0

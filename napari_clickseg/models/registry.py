@@ -1,0 +1,186 @@
+"""The one model registry: name -> builder, weights file, model card.
+
+This module imports neither torch nor napari: builders are named by import path and loaded
+only when a model is built, so listing models is instant.
+
+Three kinds of models appear in ``list_models()``:
+
+* ``classical`` — non-learned baselines (random walker, graph cut, geodesic).
+* ``learned`` — network families shipped with the package; their default weights live in
+  ``napari_clickseg/models/weights/<name>.pt`` beside a model card ``<name>.json``.
+* ``user`` — fine-tuned models in the per-user model folder (``user_models_dir()``), each a
+  ``<name>.pt`` weights file plus ``<name>.json`` model card whose ``"family"`` names the
+  registered family that rebuilds it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+__all__ = [
+    "ModelInfo",
+    "register_model",
+    "list_models",
+    "get_model_info",
+    "load_model",
+    "build_model",
+    "user_models_dir",
+    "WEIGHTS_DIR",
+]
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One registry entry.
+
+    Attributes:
+        name: registry name, e.g. ``"fdrn"``.
+        builder: ``"module:function"``; the function is called as
+            ``fn(info, device=..., weights=Path | None)`` and returns a Predictor.
+        kind: ``"classical"``, ``"learned"`` or ``"user"``.
+        description: one line for menus and ``clickseg models``.
+        weights: weights file used by ``load_model`` (None for classical models).
+        family: for user models, the registered family they were fine-tuned from.
+    """
+
+    name: str
+    builder: str
+    kind: str
+    description: str
+    weights: Path | None = None
+    family: str | None = None
+
+    @property
+    def has_weights(self) -> bool:
+        return self.weights is not None and self.weights.is_file()
+
+
+_REGISTRY: dict[str, ModelInfo] = {}
+
+
+def register_model(
+    name: str,
+    builder: str,
+    kind: str,
+    description: str,
+    weights: str | Path | None = None,
+) -> ModelInfo:
+    """Add a model family to the registry (called at import time below)."""
+    if kind not in ("classical", "learned"):
+        raise ValueError(f"kind must be 'classical' or 'learned', got {kind!r}")
+    w = None if weights is None else (WEIGHTS_DIR / weights if not Path(weights).is_absolute() else Path(weights))
+    info = ModelInfo(name=name, builder=builder, kind=kind, description=description, weights=w)
+    _REGISTRY[name] = info
+    return info
+
+
+def user_models_dir() -> Path:
+    """Per-user folder of fine-tuned models (``$CLICKSEG_HOME/models`` if that is set)."""
+    home = os.environ.get("CLICKSEG_HOME")
+    if home:
+        return Path(home) / "models"
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("napari-clickseg", appauthor=False)) / "models"
+
+
+def _user_models() -> dict[str, ModelInfo]:
+    out: dict[str, ModelInfo] = {}
+    folder = user_models_dir()
+    if not folder.is_dir():
+        return out
+    for card_path in sorted(folder.glob("*.json")):
+        try:
+            card = json.loads(card_path.read_text())
+        except (OSError, ValueError):
+            continue  # a broken card is reported when the model is loaded by name
+        family = card.get("family")
+        base = _REGISTRY.get(family) if isinstance(family, str) else None
+        if base is None or base.kind != "learned":
+            continue
+        name = card_path.stem
+        if name in _REGISTRY:
+            continue
+        out[name] = ModelInfo(
+            name=name,
+            builder=base.builder,
+            kind="user",
+            description=card.get("description") or f"fine-tuned from {family}",
+            weights=card_path.with_suffix(".pt"),
+            family=family,
+        )
+    return out
+
+
+def list_models(kind: str | None = None) -> list[str]:
+    """Names of every model: classical, shipped learned families, user fine-tuned models."""
+    infos = {**_REGISTRY, **_user_models()}
+    return [n for n, i in infos.items() if kind is None or i.kind == kind]
+
+
+def get_model_info(name: str) -> ModelInfo:
+    """Registry entry of ``name``; raises KeyError listing the available names."""
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    user = _user_models()
+    if name in user:
+        return user[name]
+    raise KeyError(f"unknown model {name!r}; available: {', '.join(list_models())}")
+
+
+def _resolve(builder: str) -> Callable[..., Any]:
+    module, _, func = builder.partition(":")
+    return getattr(importlib.import_module(module), func)
+
+
+def build_model(name: str, device: str = "auto", weights: str | Path | None = None, pretrained: bool = True) -> Any:
+    """Build a Predictor.
+
+    Args:
+        name: a name from ``list_models()``.
+        device: ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"``, ``"mps"``.
+        weights: explicit weights file (overrides the registry's).
+        pretrained: if False, learned models get random weights (for tests and training);
+            such a predictor has ``trained = False``.
+    """
+    info = get_model_info(name)
+    w: Path | None = None
+    if info.kind != "classical" and pretrained:
+        w = Path(weights) if weights is not None else info.weights
+        if w is None or not w.is_file():
+            raise FileNotFoundError(
+                f"model {name!r} has no weights file at {w}; train it (clickseg train) or pass "
+                f"weights=PATH (or pretrained=False for an untrained network)"
+            )
+    predictor = _resolve(info.builder)(info, device=device, weights=w)
+    predictor.name = name
+    return predictor
+
+
+def load_model(name: str, device: str = "auto", weights: str | Path | None = None) -> Any:
+    """Return a ready-to-use Predictor with its trained weights (classical: no weights)."""
+    return build_model(name, device=device, weights=weights, pretrained=True)
+
+
+# ---------------------------------------------------------------------------------------
+# The registry itself: one line per model.
+# ---------------------------------------------------------------------------------------
+register_model(
+    "random-walker", "napari_clickseg.models.classical:build_random_walker", "classical",
+    "Random walker from the clicks (scikit-image); no training, any image",
+)
+register_model(
+    "graph-cut", "napari_clickseg.models.classical:build_graph_cut", "classical",
+    "Boykov-Jolly graph cut with click seeds (PyMaxflow); no training",
+)
+register_model(
+    "geodesic", "napari_clickseg.models.classical:build_geodesic", "classical",
+    "Geodesic distance to positive vs negative clicks (scikit-image MCP); no training",
+)

@@ -1,0 +1,1 @@
+"""napari_clickseg.widgets"""
