@@ -1,0 +1,1 @@
+"""Procedural generator of labelled images (seeded, endless), numpy + scipy + scikit-image only."""
