@@ -184,3 +184,18 @@ register_model(
     "geodesic", "napari_clickseg.models.classical:build_geodesic", "classical",
     "Geodesic distance to positive vs negative clicks (scikit-image MCP); no training",
 )
+register_model(
+    "fdrn", "napari_clickseg.models.learned_predictor:build_fdrn", "learned",
+    "FDRN: encoder once per slice, light click head per click (MFP + IOG box guidance); default",
+    weights="fdrn.pt",
+)
+register_model(
+    "fdrn-csfpn", "napari_clickseg.models.learned_predictor:build_fdrn_csfpn", "learned",
+    "FDRN with CSFPN sparse click propagation in the head instead of dense attention",
+    weights="fdrn-csfpn.pt",
+)
+register_model(
+    "ritm-like", "napari_clickseg.models.learned_predictor:build_ritm_like", "learned",
+    "RITM-like baseline: the whole network re-runs on the zoom-in crop at every click",
+    weights="ritm-like.pt",
+)

@@ -1,0 +1,185 @@
+"""Bounded cache of per-slice encoder features (memory LRU + optional disk folder).
+
+Keys come from ``feature_key(image, model_name, preprocessing)``: a sha1 of the slice's bytes
+(with dtype and shape), the model name (and weights hash, if the caller folds it into the name)
+and the preprocessing description, so returning to a slice of a volume - in this session or a
+later one - costs a lookup instead of an encoder pass (micro-sam's data signature idea).
+
+Values are what ``predictor.get_features()`` returns: nested dicts/tuples/lists of tensors,
+numpy arrays and plain values. Memory use is estimated from tensor/array sizes; the least
+recently used entries are evicted beyond ``max_items`` or ``max_bytes``. With ``disk_dir``
+every ``put`` also writes ``<key>.pt`` (tensors moved to CPU, ``torch.save``), and a memory miss
+falls back to the disk copy (``torch.load(weights_only=True)``). Torch is imported lazily, so
+this module is usable (memory-only) without it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Hashable
+
+import numpy as np
+
+__all__ = ["FeatureCache", "feature_key", "nbytes_of"]
+
+log = logging.getLogger(__name__)
+
+
+def feature_key(image: np.ndarray, model_name: str, preprocessing: str = "percentile-1-99") -> str:
+    """Content key of one slice for one model and preprocessing (hex sha1).
+
+    Args:
+        image: the raw slice (any dtype/shape); its bytes, dtype and shape are hashed.
+        model_name: model identity; include the weights' sha256 for trained models.
+        preprocessing: description of the normalisation applied before the encoder.
+    """
+    arr = np.ascontiguousarray(image)
+    h = hashlib.sha1()
+    h.update(f"{model_name}|{preprocessing}|{arr.dtype.str}|{arr.shape}|".encode())
+    h.update(memoryview(arr).cast("B"))
+    return h.hexdigest()
+
+
+def nbytes_of(obj: Any) -> int:
+    """Approximate memory of nested features (tensors and arrays; other leaves count 0)."""
+    if isinstance(obj, dict):
+        return sum(nbytes_of(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(nbytes_of(v) for v in obj)
+    if isinstance(obj, np.ndarray):
+        return int(obj.nbytes)
+    numel = getattr(obj, "numel", None)
+    if callable(numel) and hasattr(obj, "element_size"):
+        return int(numel() * obj.element_size())
+    return 0
+
+
+def _to_cpu(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_to_cpu(v) for v in obj)
+    if hasattr(obj, "detach") and hasattr(obj, "cpu"):
+        return obj.detach().cpu()
+    return obj
+
+
+class FeatureCache:
+    """LRU cache of features with a memory bound and an optional disk folder.
+
+    Args:
+        max_items: most entries kept in memory (>= 1).
+        max_bytes: most bytes kept in memory (estimated with ``nbytes_of``); an entry larger
+            than this alone is kept on disk only (if any) and not in memory.
+        disk_dir: folder for ``<key>.pt`` copies reused across sessions, or None.
+
+    Keys on disk must be file-name safe: use ``feature_key`` (hex). Other hashable keys work
+    in memory; on disk they are hashed.
+    """
+
+    def __init__(self, max_items: int = 32, max_bytes: int = 2 << 30, disk_dir: str | Path | None = None) -> None:
+        if max_items < 1:
+            raise ValueError(f"max_items must be >= 1, got {max_items}")
+        if max_bytes < 1:
+            raise ValueError(f"max_bytes must be >= 1, got {max_bytes}")
+        self.max_items = int(max_items)
+        self.max_bytes = int(max_bytes)
+        self.disk_dir = None if disk_dir is None else Path(disk_dir)
+        if self.disk_dir is not None:
+            self.disk_dir.mkdir(parents=True, exist_ok=True)
+        self._items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self._bytes = 0
+        self.hits = 0
+        self.misses = 0
+
+    # -- mapping -------------------------------------------------------------------------
+    def get(self, key: Hashable) -> Any:
+        """Features for ``key`` or None; a disk hit is promoted into memory."""
+        if key in self._items:
+            self._items.move_to_end(key)
+            self.hits += 1
+            return self._items[key][0]
+        value = self._load(key)
+        if value is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._remember(key, value)
+        return value
+
+    def put(self, key: Hashable, features: Any) -> None:
+        """Store features (and write them to disk when ``disk_dir`` is set)."""
+        if self.disk_dir is not None:
+            self._save(key, features)
+        self._remember(key, features)
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._items or (self.disk_dir is not None and self._path(key).is_file())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @property
+    def nbytes(self) -> int:
+        """Estimated bytes held in memory."""
+        return self._bytes
+
+    def clear(self, disk: bool = False) -> None:
+        """Drop the memory entries (and the disk copies with ``disk=True``)."""
+        self._items.clear()
+        self._bytes = 0
+        if disk and self.disk_dir is not None:
+            for p in self.disk_dir.glob("*.pt"):
+                p.unlink(missing_ok=True)
+
+    # -- internals -----------------------------------------------------------------------
+    def _remember(self, key: Hashable, value: Any) -> None:
+        size = nbytes_of(value)
+        if key in self._items:
+            self._bytes -= self._items.pop(key)[1]
+        if size > self.max_bytes:
+            log.debug("features for %s (%d bytes) exceed max_bytes; not kept in memory", key, size)
+            return
+        self._items[key] = (value, size)
+        self._bytes += size
+        while len(self._items) > self.max_items or self._bytes > self.max_bytes:
+            _, (_, s) = self._items.popitem(last=False)
+            self._bytes -= s
+
+    def _path(self, key: Hashable) -> Path:
+        assert self.disk_dir is not None
+        name = key if isinstance(key, str) and key.isalnum() else hashlib.sha1(repr(key).encode()).hexdigest()
+        return self.disk_dir / f"{name}.pt"
+
+    def _save(self, key: Hashable, value: Any) -> None:
+        import torch
+
+        path = self._path(key)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        os.close(fd)
+        try:
+            torch.save(_to_cpu(value), tmp)
+            os.replace(tmp, path)  # atomic: a crash never leaves a half-written cache file
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    def _load(self, key: Hashable) -> Any:
+        if self.disk_dir is None:
+            return None
+        path = self._path(key)
+        if not path.is_file():
+            return None
+        import torch
+
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:  # a corrupt cache file is a miss, and is removed
+            log.warning("ignoring unreadable feature cache file %s (%s)", path, err)
+            path.unlink(missing_ok=True)
+            return None

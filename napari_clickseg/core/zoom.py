@@ -1,0 +1,191 @@
+"""Zoom-In: the region of interest a click-conditioned network looks at (methods 0.4).
+
+Numpy only. A ROI is ``Roi(row0, col0, row1, col1)``, *inclusive* integer pixel bounds. Forward
+and inverse maps are symmetric (style guide item 7): ``to_crop`` / ``from_crop`` for points,
+``crop`` / ``paste`` for images and probability maps, with the half-pixel convention of
+``grid_sample(align_corners=False)`` shared with ``models/roi.py``:
+
+    u = (y - row0 + 0.5) * size / (row1 - row0 + 1) - 0.5      (image -> crop)
+
+ROI rule (RITM defaults: expansion 1.4, min crop 200 px, ``skip_clicks`` = 1):
+
+1. With a box: the box, the previous mask (``prev_prob > 0.5``) and the positive clicks.
+2. Else with ``<= skip_clicks`` clicks: the whole image.
+3. Else the tight bounding box of the previous mask plus the positive clicks (the whole image if
+   that is empty), grown about its centre to ``max(expansion * side, min_crop)``, made square
+   where the image allows (the crop is square, so this keeps the aspect ratio), shifted - not
+   cut - to stay inside the image.
+
+Deviation from RITM, on purpose: RITM keeps the previous ROI unless a positive click falls
+outside it or the IoU of old and new ROI drops below 0.5. That needs hidden per-object state;
+our ``predict`` must be a pure function of (features, clicks, prev_prob, box), so the ROI is
+recomputed from ``prev_prob`` and the clicks on every call (as CSFPN does: threshold 1.0).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import NamedTuple, Sequence
+
+import numpy as np
+from scipy import ndimage
+
+from .clicks import Box, Click
+
+__all__ = ["Roi", "ZoomConfig", "compute_roi", "to_crop", "from_crop", "crop", "paste", "full_roi"]
+
+
+class Roi(NamedTuple):
+    """Inclusive pixel bounds (row0, col0, row1, col1)."""
+
+    row0: int
+    col0: int
+    row1: int
+    col1: int
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(height, width) in pixels."""
+        return (self.row1 - self.row0 + 1, self.col1 - self.col0 + 1)
+
+
+@dataclass(frozen=True)
+class ZoomConfig:
+    """Zoom-In parameters (C-RITM defaults).
+
+    Attributes:
+        expansion: growth factor of the object's bounding box.
+        min_crop: smallest ROI side in pixels (clamped to the image).
+        skip_clicks: with at most this many clicks (and no box) the whole image is used.
+        threshold: ``prev_prob > threshold`` is the previous mask.
+        square: make the ROI square where the image allows.
+    """
+
+    expansion: float = 1.4
+    min_crop: int = 200
+    skip_clicks: int = 1
+    threshold: float = 0.5
+    square: bool = True
+
+
+def full_roi(shape: Sequence[int]) -> Roi:
+    """The whole image of shape (H, W, ...)."""
+    return Roi(0, 0, int(shape[0]) - 1, int(shape[1]) - 1)
+
+
+def _grow(lo: float, hi: float, side: float, size: int) -> tuple[int, int]:
+    """Interval of length ``side`` centred on [lo, hi], shifted into [0, size - 1]."""
+    side = min(max(side, 1.0), float(size))
+    n = int(math.ceil(side))
+    centre = (lo + hi) / 2.0
+    a = int(math.floor(centre - (n - 1) / 2.0))
+    a = min(max(a, 0), size - n)
+    return a, a + n - 1
+
+
+def compute_roi(
+    shape: Sequence[int],
+    clicks: Sequence[Click],
+    prev_prob: np.ndarray | None = None,
+    box: Box | None = None,
+    cfg: ZoomConfig = ZoomConfig(),
+) -> Roi:
+    """The Zoom-In ROI for the next prediction (see the module docstring for the rule).
+
+    Args:
+        shape: (H, W, ...) of the slice.
+        clicks: clicks so far, oldest first, (row, col) in slice pixels.
+        prev_prob: HxW float in [0, 1] or None.
+        box: box prompt or None.
+        cfg: parameters.
+
+    Returns:
+        ``Roi`` inside the image.
+    """
+    h, w = int(shape[0]), int(shape[1])
+    if box is None and len(clicks) <= cfg.skip_clicks:
+        return full_roi(shape)
+    rows: list[int] = []
+    cols: list[int] = []
+    if prev_prob is not None:
+        mask = np.asarray(prev_prob) > cfg.threshold
+        rr = np.flatnonzero(mask.any(axis=1))
+        if rr.size:
+            cc = np.flatnonzero(mask.any(axis=0))
+            rows += [int(rr[0]), int(rr[-1])]
+            cols += [int(cc[0]), int(cc[-1])]
+    for c in clicks:
+        if c.is_positive:
+            rows.append(c.row)
+            cols.append(c.col)
+    if box is not None:
+        rows += [box.row0, box.row1]
+        cols += [box.col0, box.col1]
+    if not rows:
+        return full_roi(shape)
+    r0, r1, c0, c1 = min(rows), max(rows), min(cols), max(cols)
+    side_r = max((r1 - r0 + 1) * cfg.expansion, cfg.min_crop)
+    side_c = max((c1 - c0 + 1) * cfg.expansion, cfg.min_crop)
+    if cfg.square:
+        side_r = side_c = max(side_r, side_c)
+    a, b = _grow(r0, r1, side_r, h)
+    c, d = _grow(c0, c1, side_c, w)
+    return Roi(a, c, b, d)
+
+
+def to_crop(points: np.ndarray, roi: Roi, size: int) -> np.ndarray:
+    """Map (N, 2) (row, col) image pixels to crop pixels of a ``size x size`` crop of ``roi``."""
+    p = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    hr, wr = roi.shape
+    return np.stack(
+        [(p[:, 0] - roi.row0 + 0.5) * size / hr - 0.5, (p[:, 1] - roi.col0 + 0.5) * size / wr - 0.5], axis=1
+    )
+
+
+def from_crop(points: np.ndarray, roi: Roi, size: int) -> np.ndarray:
+    """Inverse of ``to_crop``: (N, 2) crop pixels -> image pixels (row, col)."""
+    p = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    hr, wr = roi.shape
+    return np.stack(
+        [(p[:, 0] + 0.5) * hr / size + roi.row0 - 0.5, (p[:, 1] + 0.5) * wr / size + roi.col0 - 0.5], axis=1
+    )
+
+
+def crop(image: np.ndarray, roi: Roi, size: int, order: int = 1) -> np.ndarray:
+    """Resample ``roi`` of an HxW or HxWxC image to ``size x size`` (bilinear by default).
+
+    Edge values are repeated outside the image (like grid_sample's border padding).
+
+    Returns:
+        float32 array (size, size) or (size, size, C).
+    """
+    arr = np.asarray(image, dtype=np.float32)
+    uv = from_crop(np.stack(np.meshgrid(np.arange(size), np.arange(size), indexing="ij"), -1).reshape(-1, 2), roi, size)
+    coords = uv.T.reshape(2, size, size)
+    if arr.ndim == 2:
+        return ndimage.map_coordinates(arr, coords, order=order, mode="nearest").astype(np.float32)
+    return np.stack(
+        [ndimage.map_coordinates(arr[..., k], coords, order=order, mode="nearest") for k in range(arr.shape[-1])], -1
+    ).astype(np.float32)
+
+
+def paste(crop_map: np.ndarray, roi: Roi, base: np.ndarray, order: int = 1) -> np.ndarray:
+    """Inverse of ``crop``: resample a (size, size) map back into ``roi`` of a copy of ``base``.
+
+    Pixels outside the ROI keep ``base`` (RITM: the previous probabilities).
+
+    Returns:
+        float32 HxW array.
+    """
+    cm = np.asarray(crop_map, dtype=np.float32)
+    size = cm.shape[0]
+    out = np.array(base, dtype=np.float32, copy=True)
+    hr, wr = roi.shape
+    ys = np.arange(roi.row0, roi.row1 + 1)
+    xs = np.arange(roi.col0, roi.col1 + 1)
+    yy, xx = np.meshgrid(ys, xs, indexing="ij")
+    uv = to_crop(np.stack([yy.ravel(), xx.ravel()], 1), roi, size)
+    vals = ndimage.map_coordinates(cm, uv.T, order=order, mode="nearest").reshape(hr, wr)
+    out[roi.row0 : roi.row1 + 1, roi.col0 : roi.col1 + 1] = vals
+    return out

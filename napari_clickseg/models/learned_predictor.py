@@ -1,0 +1,175 @@
+"""BasePredictor adapter for every learned network (FDRN, FDRN-CSFPN, RITM-like).
+
+Per slice (``set_image``): percentile normalisation (``core.image.normalize_slice``), then the
+network's ``encode`` once - FDRN runs its encoder here; the RITM-like baseline only keeps the
+image. The slice itself is kept as uint8 (4x less memory than float; 48 MiB for 4096x4096x3).
+
+Per click (``predict``): Zoom-In ROI from (prev_prob, clicks, box) (``core.zoom``), the head on
+the crop (MFP modulation and IOG guidance inside ``decode``), sigmoid, paste back into the
+previous probability map. The first click of an object (no previous probability) uses MFP's
+double pass: one pass without modulation gives an initial map, which is modulated and fed to a
+second pass. ``predict`` is a pure function of its inputs (the ROI is recomputed each call).
+
+Device: ``"auto"`` picks CUDA, then MPS, then CPU. On CPU the network runs in float32 with
+channels-last and BatchNorm folded; on CUDA in bf16 (fp16 where bf16 is unsupported). All work
+runs under ``torch.inference_mode()``; the network modules themselves never disable gradients.
+``torch.set_num_threads`` is left to the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..core.clicks import Box, Click
+from ..core.image import normalize_slice
+from ..core.zoom import Roi, ZoomConfig, compute_roi
+from .base import BasePredictor
+from .device import inference_dtype, prepare_for_inference, resolve_device
+from .roi import paste_from_roi
+
+__all__ = ["LearnedPredictor", "build_fdrn", "build_fdrn_csfpn", "build_ritm_like", "build_learned"]
+
+log = logging.getLogger(__name__)
+
+
+class UntrainedModelWarning(UserWarning):
+    """A predictor with random weights was used for a prediction."""
+
+
+class LearnedPredictor(BasePredictor):
+    """Predictor protocol around a network with ``encode``/``decode`` (see ``models/fdrn.py``).
+
+    Args:
+        net: the network (any device/dtype; a prepared copy is made).
+        device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"mps"`` or a ``torch.device``.
+        trained: False for random weights: the first ``predict`` then warns.
+        weights: the weights file the network came from (informative).
+        card: its model card (informative).
+        zoom: Zoom-In parameters.
+        half: bf16/fp16 on CUDA.
+        double_first_pass: MFP's first-click double pass (only when the network uses MFP).
+
+    Attributes:
+        trained: whether the weights were trained (False: random weights).
+        family: network family (``net.config.family``).
+        device: the torch device used.
+    """
+
+    supports_box = True
+
+    def __init__(
+        self,
+        net: nn.Module,
+        device: str | torch.device = "auto",
+        trained: bool = True,
+        weights: Path | None = None,
+        card: dict[str, Any] | None = None,
+        zoom: ZoomConfig = ZoomConfig(),
+        half: bool = True,
+        double_first_pass: bool = True,
+    ) -> None:
+        super().__init__()
+        self.device = resolve_device(device)
+        self.dtype = inference_dtype(self.device, half)
+        self.config = net.config
+        self.family = getattr(net.config, "family", type(net).__name__)
+        self.crop_size = int(net.crop_size)
+        self.net = prepare_for_inference(net, self.device, half)
+        self.trained = bool(trained)
+        self.weights = weights
+        self.card = card
+        self.zoom = zoom
+        self.double_first_pass = bool(double_first_pass) and bool(getattr(net.config, "mfp", False))
+        self._warned = False
+
+    # -- per slice -----------------------------------------------------------------------
+    def _encode(self, image: np.ndarray) -> dict[str, torch.Tensor]:
+        arr = normalize_slice(image)  # HxWx3 float32 in [0, 1]
+        t = torch.from_numpy(arr).permute(2, 0, 1)[None]
+        with torch.inference_mode():
+            x = t.to(self.device, self.dtype)
+            feats = dict(self.net.encode(x))
+            # keep the slice as uint8 for the head's crops (bounded memory for big slices)
+            feats["image"] = (t * 255.0).round_().to(torch.uint8).to(self.device)
+        return feats
+
+    def set_features(self, features: Any) -> None:
+        """Restore features from ``get_features`` (e.g. from a disk cache: moved to our device)."""
+        super().set_features(features)
+        self._features = {
+            k: (v.to(self.device, self.dtype) if v.is_floating_point() and k != "fov" else v.to(self.device))
+            for k, v in self._features.items()
+        }
+
+    # -- per click -----------------------------------------------------------------------
+    def roi_for(self, clicks: tuple[Click, ...], prev_prob: np.ndarray | None, box: Box | None) -> Roi:
+        """The Zoom-In ROI ``predict`` uses for these inputs."""
+        return compute_roi(self.image_shape, clicks, prev_prob, box, self.zoom)
+
+    def _predict(
+        self,
+        features: dict[str, torch.Tensor],
+        clicks: tuple[Click, ...],
+        prev_prob: np.ndarray | None,
+        box: Box | None,
+    ) -> np.ndarray:
+        if not self.trained and not self._warned:
+            warnings.warn(
+                f"{self.name}: this network has random (untrained) weights; its predictions are "
+                f"meaningless. Load trained weights (load_model / weights=PATH).",
+                UntrainedModelWarning,
+                stacklevel=3,
+            )
+            self._warned = True
+        h, w = self.image_shape
+        roi = self.roi_for(clicks, prev_prob, box)
+        dev = self.device
+        with torch.inference_mode():
+            rois = torch.tensor([list(roi)], dtype=torch.float32, device=dev)
+            if clicks:
+                ct = torch.tensor([[[c.row, c.col, float(c.is_positive)] for c in clicks]], dtype=torch.float32, device=dev)
+            else:
+                ct = torch.zeros((1, 0, 3), device=dev)
+            bt = None if box is None else torch.tensor([list(box.as_tuple())], dtype=torch.float32, device=dev)
+            empty = prev_prob is None or not np.any(prev_prob[roi.row0 : roi.row1 + 1, roi.col0 : roi.col1 + 1])
+            prev_np = np.zeros((h, w), np.float32) if prev_prob is None else prev_prob
+            prev = torch.from_numpy(np.ascontiguousarray(prev_np, dtype=np.float32))[None, None].to(dev)
+            if self.double_first_pass and empty and clicks:
+                first = self.net.decode(features, rois, ct, prev, bt, modulate=False)
+                prev = paste_from_roi(torch.sigmoid(first.float()), rois, (h, w), base=prev)
+            logits = self.net.decode(features, rois, ct, prev, bt)
+            prob = paste_from_roi(torch.sigmoid(logits.float()), rois, (h, w), base=prev if prev_prob is not None else None)
+            return prob[0, 0].cpu().numpy()
+
+
+def build_learned(family: str, info: Any, device: str = "auto", weights: Path | None = None) -> LearnedPredictor:
+    """Build a predictor of ``family``: trained from ``weights``, or random when ``weights`` is None."""
+    from .networks import build_network
+    from .weights_io import load_network, read_card
+
+    if weights is None:
+        return LearnedPredictor(build_network(family), device=device, trained=False)
+    net = load_network(weights, device="cpu", family=family)
+    return LearnedPredictor(net, device=device, trained=True, weights=Path(weights), card=read_card(weights))
+
+
+def build_fdrn(info: Any, device: str = "auto", weights: Path | None = None) -> LearnedPredictor:
+    """Registry builder of ``fdrn``."""
+    return build_learned("fdrn", info, device=device, weights=weights)
+
+
+def build_fdrn_csfpn(info: Any, device: str = "auto", weights: Path | None = None) -> LearnedPredictor:
+    """Registry builder of ``fdrn-csfpn``."""
+    return build_learned("fdrn-csfpn", info, device=device, weights=weights)
+
+
+def build_ritm_like(info: Any, device: str = "auto", weights: Path | None = None) -> LearnedPredictor:
+    """Registry builder of ``ritm-like``."""
+    return build_learned("ritm-like", info, device=device, weights=weights)
