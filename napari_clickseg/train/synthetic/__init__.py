@@ -1,1 +1,11 @@
-"""Procedural generator of labelled images (seeded, endless), numpy + scipy + scikit-image only."""
+"""Procedural generator of labelled images (seeded, endless), numpy + scipy + scikit-image only.
+
+``generate(rng, kind)`` makes one (image, instance labels) pair; ``SyntheticStream(seed)`` is an
+endless indexable stream; ``nuclei_volume`` / ``mri_volume`` make small 3D stacks (sample data).
+"""
+
+from .generator import KINDS, SyntheticSample, SyntheticStream, generate, vary_appearance
+from .mri import mri_volume
+from .nuclei import nuclei_volume
+
+__all__ = ["KINDS", "SyntheticSample", "SyntheticStream", "generate", "vary_appearance", "mri_volume", "nuclei_volume"]
