@@ -1,0 +1,148 @@
+"""``clickseg evaluate`` end to end: contract files and keys."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import sys
+import types
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from napari_clickseg import cli
+from napari_clickseg.models import registry
+from napari_clickseg.models.base import BasePredictor
+
+@pytest.fixture(autouse=True)
+def _only_evaluate(monkeypatch):
+    """Build the CLI with the evaluate sub-command alone (other sub-commands are not under test)."""
+    monkeypatch.setattr(cli, "COMMANDS", {"evaluate": cli.COMMANDS["evaluate"]})
+
+
+CONTRACT_KEYS = {"model", "dataset", "objects", "noc", "nof", "miou_curve", "auc", "latency_ms", "t_total_ms"}
+
+
+def check_outputs(out, n_objects, max_clicks=20):
+    summary = json.loads((out / "summary.json").read_text())
+    assert CONTRACT_KEYS <= summary.keys()
+    assert summary["objects"] == n_objects
+    assert set(summary["noc"]) == set(summary["nof"]) == {"85", "90", "95"}
+    assert all(1 <= v <= max_clicks for v in summary["noc"].values())
+    assert len(summary["miou_curve"]) == max_clicks
+    assert all(0.0 <= v <= 1.0 for v in summary["miou_curve"])
+    assert 0.0 <= summary["auc"] <= 1.0
+    assert set(summary["latency_ms"]) == {"encode_median", "click_median", "click_p95"}
+    assert set(summary["t_total_ms"]) == {"1", "5", "20"}
+    assert summary["t_total_ms"]["20"] >= summary["t_total_ms"]["5"] >= summary["t_total_ms"]["1"] > 0
+    rows = list(csv.DictReader(open(out / "per_object.csv")))
+    assert len(rows) == n_objects
+    assert (out / "miou_curve.png").stat().st_size > 1000
+    return summary
+
+
+# -- stand-ins (no real loader or model needed) ------------------------------------------------
+class DiskOracle(BasePredictor):
+    """The object (image > 0.5) within 6 px of any positive click, minus 3 px around negatives."""
+
+    def _encode(self, image):
+        return np.asarray(image) > 0.5
+
+    def _predict(self, fg, clicks, prev_prob, box):
+        rr, cc = np.mgrid[: fg.shape[0], : fg.shape[1]]
+        out = np.zeros(fg.shape, bool)
+        for c in clicks:
+            near = (rr - c.row) ** 2 + (cc - c.col) ** 2 <= (36 if c.is_positive else 9)
+            out = (out | (near & fg)) if c.is_positive else (out & ~near)
+        return out.astype(np.float32)
+
+
+@dataclass
+class Sample:
+    image: np.ndarray
+    gt: np.ndarray
+    name: str
+    image_key: object
+    ignore: np.ndarray | None = None
+
+
+def fake_load_objects(path, labels=None, max_objects=None, seed=0, min_area=0):
+    """A 64x64 image with three squares of 12, 16 and 20 px; one object per square."""
+    img = np.zeros((64, 64), np.float32)
+    squares = [(4, 4, 12), (4, 30, 16), (34, 10, 20)]
+    out = []
+    for i, (r, c, s) in enumerate(squares):
+        img[r: r + s, c: c + s] = 1.0
+    for i, (r, c, s) in enumerate(squares):
+        gt = np.zeros((64, 64), bool)
+        gt[r: r + s, c: c + s] = True
+        if gt.sum() >= min_area:
+            out.append(Sample(img, gt, f"toy#{i + 1}", "toy"))
+    return iter(out[:max_objects])
+
+
+@pytest.fixture
+def stand_ins(monkeypatch):
+    fake_io = types.ModuleType("napari_clickseg.core.io")
+    fake_io.load_objects = fake_load_objects
+    monkeypatch.setitem(sys.modules, "napari_clickseg.core.io", fake_io)
+
+    def fake_load_model(name, device="auto", weights=None):
+        p = DiskOracle()
+        p.name = name
+        return p
+
+    monkeypatch.setattr(registry, "load_model", fake_load_model)
+
+
+def test_evaluate_cli_with_stand_ins(stand_ins, tmp_path, capsys):
+    out = tmp_path / "ev"
+    rc = cli.main(["evaluate", "--model", "disk-oracle", "--data", "toy", "--objects", "2",
+                   "--out", str(out), "--no-progress"])
+    assert rc == 0
+    summary = check_outputs(out, 2)
+    assert summary["model"] == "disk-oracle" and summary["dataset"] == "toy"
+    printed = capsys.readouterr().out
+    assert "NoC" in printed and "t_total" in printed
+
+
+def test_evaluate_cli_perturbed_and_min_area(stand_ins, tmp_path):
+    out = tmp_path / "ev"
+    rc = cli.main(["evaluate", "--model", "m", "--data", "toy", "--jitter", "3", "--misleading", "5",
+                   "--max-clicks", "10", "--min-area", "200", "--out", str(out), "--no-progress"])
+    assert rc == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["objects"] == 2  # the 12x12 square (144 px) is below --min-area
+    assert summary["jitter"] == 3 and summary["misleading"] == 5 and len(summary["miou_curve"]) == 10
+
+
+def test_evaluate_cli_bad_settings(stand_ins, tmp_path, capsys):
+    rc = cli.main(["evaluate", "--model", "m", "--data", "toy", "--misleading", "20", "--out", str(tmp_path)])
+    assert rc == 2 and "misleading" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["evaluate", "--model", "m", "--data", "toy", "--objects", "0", "--out", str(tmp_path)])
+    (tmp_path / "file").write_text("x")
+    rc = cli.main(["evaluate", "--model", "m", "--data", "toy", "--out", str(tmp_path / "file")])
+    assert rc == 2 and "--out" in capsys.readouterr().err
+
+
+# -- the real thing ---------------------------------------------------------------------------
+@pytest.mark.data
+@pytest.mark.slow
+def test_evaluate_random_walker_on_glas(shared_data, tmp_path):
+    glas = shared_data / "glas-train"
+    if not glas.is_dir():
+        pytest.skip(f"{glas} is absent")
+    for mod in ("napari_clickseg.core.io", "napari_clickseg.models.classical"):
+        if importlib.util.find_spec(mod) is None:
+            pytest.skip(f"{mod} is not written yet")
+    out = tmp_path / "glas"
+    rc = cli.main(["evaluate", "--model", "random-walker", "--data", str(glas), "--objects", "3",
+                   "--max-clicks", "20", "--out", str(out), "--no-progress"])
+    assert rc == 0
+    summary = check_outputs(out, 3)
+    assert summary["model"] == "random-walker" and summary["dataset"] == "glas-train"
+    # clicks help: the curve rises from the first click to the last
+    assert summary["miou_curve"][-1] > summary["miou_curve"][0]
