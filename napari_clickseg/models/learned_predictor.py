@@ -94,10 +94,13 @@ class LearnedPredictor(BasePredictor):
         arr = normalize_slice(image)  # HxWx3 float32 in [0, 1]
         t = torch.from_numpy(arr).permute(2, 0, 1)[None]
         with torch.inference_mode():
-            x = t.to(self.device, self.dtype)
-            feats = dict(self.net.encode(x))
-            # keep the slice as uint8 for the head's crops (bounded memory for big slices)
-            feats["image"] = (t * 255.0).round_().to(torch.uint8).to(self.device)
+            feats = dict(self.net.encode(t.to(self.device, self.dtype)))
+        # keep the slice as uint8 for the head's crops (bounded memory for big slices); the
+        # float copy is scaled in place (it is not needed any more)
+        np.multiply(arr, 255.0, out=arr)
+        np.rint(arr, out=arr)
+        u8 = torch.from_numpy(arr.astype(np.uint8)).permute(2, 0, 1)[None].contiguous()
+        feats["image"] = u8.to(self.device)
         return feats
 
     def set_features(self, features: Any) -> None:

@@ -1,0 +1,110 @@
+"""Zoom-In ROI rule and the symmetry of its forward (crop) and inverse (paste) maps."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from napari_clickseg.core.clicks import Box, Click
+from napari_clickseg.core.zoom import Roi, ZoomConfig, compute_roi, crop, from_crop, full_roi, paste, to_crop
+from napari_clickseg.models.roi import crop_image_to_roi, crop_to_roi, map_points_to_roi, paste_from_roi
+
+
+def test_points_forward_inverse_identity():
+    rng = np.random.default_rng(0)
+    roi = Roi(13, 40, 212, 139)
+    pts = rng.uniform(0, 300, size=(50, 2))
+    assert np.allclose(from_crop(to_crop(pts, roi, 256), roi, 256), pts)
+    # ROI corners land half a crop cell inside the crop's edges
+    corners = to_crop(np.array([[13 - 0.5, 40 - 0.5], [212 + 0.5, 139 + 0.5]]), roi, 256)
+    assert np.allclose(corners, [[-0.5, -0.5], [255.5, 255.5]])
+
+
+def test_torch_point_map_matches_numpy_and_keeps_padding():
+    roi = Roi(10, 20, 109, 69)
+    pts = np.array([[30.0, 25.0], [109.0, 69.0]])
+    t = torch.tensor([[[30.0, 25.0, 1.0], [109.0, 69.0, 0.0], [-1, -1, -1]]])
+    out = map_points_to_roi(t, torch.tensor([list(roi)], dtype=torch.float32), 64)
+    assert np.allclose(out[0, :2, :2].numpy(), to_crop(pts, roi, 64), atol=1e-4)
+    assert out[0, 2, 0] == -1 and out[0, 2, 1] == -1
+    assert torch.equal(out[0, :, 2], t[0, :, 2])
+
+
+def test_crop_then_paste_reproduces_a_smooth_image_inside_the_roi():
+    yy, xx = np.mgrid[0:120, 0:150].astype(np.float32)
+    img = 0.5 * yy + 0.25 * xx  # linear: bilinear resampling is exact away from the borders
+    roi = Roi(20, 30, 99, 129)
+    c = crop(img, roi, 64)
+    back = paste(c, roi, np.zeros_like(img))
+    inner = (slice(roi.row0 + 2, roi.row1 - 1), slice(roi.col0 + 2, roi.col1 - 1))
+    assert np.allclose(back[inner], img[inner], atol=1e-3)
+    # outside the ROI the base is kept
+    assert np.all(back[: roi.row0] == 0) and np.all(back[:, roi.col1 + 1 :] == 0)
+
+
+def test_numpy_and_torch_crops_and_pastes_agree():
+    rng = np.random.default_rng(1)
+    img = rng.random((90, 110)).astype(np.float32)
+    roi = Roi(5, 17, 70, 100)
+    rois = torch.tensor([list(roi)], dtype=torch.float32)
+    tc = crop_to_roi(torch.from_numpy(img)[None, None], rois, 48)[0, 0].numpy()
+    assert np.allclose(tc, crop(img, roi, 48), atol=1e-5)
+    base = rng.random((90, 110)).astype(np.float32)
+    tp = paste_from_roi(torch.from_numpy(tc)[None, None], rois, (90, 110), torch.from_numpy(base)[None, None])
+    assert np.allclose(tp[0, 0].numpy(), paste(tc, roi, base), atol=1e-5)
+
+
+def test_uint8_image_crop_equals_float_crop():
+    rng = np.random.default_rng(2)
+    img = rng.integers(0, 256, (1, 3, 70, 90), dtype=np.uint8)
+    t8 = torch.from_numpy(img)
+    rois = torch.tensor([[3.0, 4.0, 50.0, 80.0]])
+    a = crop_image_to_roi(t8, rois, 32)
+    b = crop_to_roi(t8.float() / 255, rois, 32)
+    assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_identity_crop_of_the_whole_image():
+    img = torch.rand(1, 2, 16, 16)
+    out = crop_to_roi(img, torch.tensor([[0.0, 0.0, 15.0, 15.0]]), 16)
+    assert torch.allclose(out, img, atol=1e-5)
+
+
+def test_roi_rules():
+    shape = (1000, 800)
+    cfg = ZoomConfig()
+    # <= skip_clicks clicks: the whole image
+    assert compute_roi(shape, [Click(500, 400)], None, None, cfg) == full_roi(shape)
+    # small object: min crop 200, square, centred
+    prev = np.zeros(shape, np.float32)
+    prev[490:511, 390:411] = 0.9
+    roi = compute_roi(shape, [Click(500, 400), Click(505, 405, False)], prev, None, cfg)
+    assert roi.shape == (200, 200)
+    assert roi.row0 <= 490 and roi.row1 >= 510 and roi.col0 <= 390 and roi.col1 >= 410
+    # large object: 1.4 x the longer side, square
+    prev[:] = 0
+    prev[300:601, 200:401] = 0.9  # 301 x 201
+    roi = compute_roi(shape, [Click(400, 300), Click(450, 250)], prev, None, cfg)
+    assert roi.shape == (int(np.ceil(301 * 1.4)), int(np.ceil(301 * 1.4)))
+    # near the border the ROI is shifted inside, not cut
+    prev[:] = 0
+    prev[0:20, 0:20] = 0.9
+    roi = compute_roi(shape, [Click(5, 5), Click(10, 10)], prev, None, cfg)
+    assert roi == Roi(0, 0, 199, 199)
+    # a positive click outside the mask is included
+    roi = compute_roi(shape, [Click(5, 5), Click(10, 10), Click(300, 300)], prev, None, cfg)
+    assert roi.row1 >= 300 and roi.col1 >= 300
+    # box prompt: used even without clicks
+    roi = compute_roi(shape, [], None, Box(100, 100, 399, 199), cfg)
+    assert roi.row0 <= 100 and roi.row1 >= 399 and roi.shape[0] == roi.shape[1] == 420
+    # tiny image: clamped to the image
+    assert compute_roi((64, 48), [Click(5, 5), Click(6, 6)], None, None, cfg) == Roi(0, 0, 63, 47)
+    # empty mask, only negative clicks: whole image
+    assert compute_roi(shape, [Click(5, 5, False), Click(9, 9, False)], None, None, cfg) == full_roi(shape)
+
+
+@pytest.mark.parametrize("size", [64, 255])
+def test_crop_shapes(size):
+    img = np.random.default_rng(3).random((100, 120, 3)).astype(np.float32)
+    assert crop(img, Roi(0, 0, 99, 119), size).shape == (size, size, 3)
