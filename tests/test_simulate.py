@@ -229,3 +229,20 @@ def test_misleading_clicks_identical_across_runs_and_of_the_right_kind():
             assert click.is_positive == prev.is_positive
             correct = (gt & half) if prev.is_positive else (~gt & ~half)
             assert correct[click.row, click.col]
+
+
+def test_padded_edt_matches_full_transform_on_random_masks():
+    # padded_edt only transforms the mask's bounding box (+1 px ring): it must equal the EDT of
+    # the whole 1-px padded image.
+    from scipy.ndimage import distance_transform_edt
+
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        h, w = (int(v) for v in rng.integers(1, 30, 2))
+        m = rng.random((h, w)) < rng.random()
+        if rng.random() < 0.5:
+            m = np.zeros((h, w), bool)
+            r, c = int(rng.integers(0, h)), int(rng.integers(0, w))
+            m[r: r + int(rng.integers(1, 9)), c: c + int(rng.integers(1, 9))] = True
+        full = distance_transform_edt(np.pad(m, 1))[1:-1, 1:-1]
+        np.testing.assert_array_equal(padded_edt(m), full)

@@ -65,8 +65,18 @@ def padded_edt(mask: np.ndarray) -> np.ndarray:
         HxW float64: 0 outside ``mask``, >= 1 inside (1 on pixels touching the boundary or the
         image border).
     """
-    padded = np.pad(np.asarray(mask, bool), 1, mode="constant", constant_values=False)
-    return distance_transform_edt(padded)[1:-1, 1:-1]
+    m = np.asarray(mask, bool)
+    out = np.zeros(m.shape, np.float64)
+    rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
+    if rows.size == 0:
+        return out
+    # Only the mask's bounding box plus a 1-px ring of zeros is transformed: every zero pixel
+    # farther out has a ring pixel at most as far from any box pixel, so the result is exact
+    # (and the image border, outside which the ring is the padding, still counts as boundary).
+    r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    box = np.pad(m[r0:r1, c0:c1], 1, mode="constant", constant_values=False)
+    out[r0:r1, c0:c1] = distance_transform_edt(box)[1:-1, 1:-1]
+    return out
 
 
 def _first_argmax(dt: np.ndarray) -> tuple[int, int]:
