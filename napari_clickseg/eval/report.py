@@ -158,7 +158,7 @@ def format_table(summary: dict[str, Any]) -> str:
             f(summary.get("boundary_iou"), 3),
         ),
         "latency ms: encode {}  click median {}  p95 {}".format(
-            f(lat["encode_median"], 1), f(lat["click_median"], 1), f(lat["click_p95"], 1)
+            f(lat["encode_median"]), f(lat["click_median"]), f(lat["click_p95"])
         ),
         "t_total ms: " + "  ".join(f"n={k} {f(v, 1)}" for k, v in tot.items()),
     ]
