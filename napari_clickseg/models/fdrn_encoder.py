@@ -64,7 +64,9 @@ def prepare_encoder_input(image: Tensor, max_side: int, multiple: int = 16) -> t
     x = image
     if scale < 1.0:
         size = (max(1, round(h * scale)), max(1, round(w * scale)))
-        x = F.interpolate(image, size=size, mode="bilinear", align_corners=False, antialias=True)
+        # antialiased resize in float32 (not every backend has it for half types)
+        x = F.interpolate(image.float(), size=size, mode="bilinear", align_corners=False, antialias=True)
+        x = x.to(image.dtype)
     sh, sw = x.shape[-2] / h, x.shape[-1] / w
     ph, pw = (-x.shape[-2]) % multiple, (-x.shape[-1]) % multiple
     if ph or pw:

@@ -7,7 +7,7 @@ whole backbone. Inputs per click, at crop resolution: image crop, disks (r = 5) 
 and negative clicks, previous probability, its MFP-modulated version (so the comparison with
 ``fdrn`` isolates the architecture, not the inputs), IOG box guidance (zeros without a box).
 
-The default crop is 384x384: RITM's CNN protocol zooms to a long side of 400 (methods 0.4,
+The default crop is 400x400: RITM's CNN protocol zooms to a long side of 400 (methods 0.4,
 step 5); ``crop_size=256`` gives the equal-crop comparison (the benchmark reports both).
 """
 
@@ -46,7 +46,7 @@ class RITMLikeConfig:
 
     family: str = "ritm-like"
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
-    crop_size: int = 384
+    crop_size: int = 400
     width: int = 32
     guide: int = 16
     mfp: bool = True
