@@ -1,0 +1,250 @@
+"""Classical (non-learned) interactive baselines: random walker, graph cut, geodesic distance.
+
+These are the rows of FDRN's Table 1 that need no training, behind the same ``BasePredictor``
+protocol as the networks. ``_encode`` only normalises the slice (``normalize_slice``: HxWx3
+float32 in [0, 1]) and pre-computes cheap maps; all real work happens per click.
+
+Shared per-click recipe (a pure function of clicks, previous probability and box):
+
+1. **Work region.** The bounding box of all clicks, the previous mask (``prev_prob > 0.49``)
+   and the box prompt, grown by a margin ``max(min_margin, margin_frac * max(H, W),
+   grow * extent)`` on every side and clipped to the image. The region is downscaled by an
+   integer factor so that its longer side is at most ``max_side`` pixels; that keeps one click
+   well under a second on 1000x1000 slices. Outside the region the probability is 0.
+2. **Seeds.** Disks of radius ``seed_radius`` (work pixels) around the clicks: label 1
+   (object) for positive, 2 (background) for negative clicks; later clicks overwrite earlier
+   ones. Background seeds are also placed on the sides of the work region that lie *inside*
+   the image (the object is assumed not to reach more than the margin beyond the clicks and the
+   previous mask; a click further out grows the region). If that gives no background seed at
+   all (the region is the whole image and there are no negative clicks), the image border is
+   used. A box prompt adds its outline as background seeds and, if there is no positive click,
+   its centre as the object seed.
+3. **Segmentation** by the method, on the work region, then upsampled (bilinear) back.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+from scipy import ndimage
+
+from ..core.clicks import Box, Click
+from ..core.image import normalize_slice
+from .base import BasePredictor
+
+__all__ = [
+    "RegionConfig",
+    "RandomWalkerPredictor",
+    "GraphCutPredictor",
+    "GeodesicPredictor",
+    "build_random_walker",
+    "build_graph_cut",
+    "build_geodesic",
+]
+
+FG, BG = 1, 2
+THRESHOLD = 0.49
+
+
+@dataclass(frozen=True)
+class RegionConfig:
+    """Where and at what resolution a classical model works (see the module docstring).
+
+    Attributes:
+        min_margin: smallest margin around clicks / previous mask, in image pixels.
+        margin_frac: margin as a fraction of the image's longer side (used if larger).
+        grow: margin as a fraction of the clicked extent (used if larger).
+        max_side: longer side of the work region after downscaling, in pixels.
+        seed_radius: radius of the click disks, in work pixels.
+    """
+
+    min_margin: int = 32
+    margin_frac: float = 0.25
+    grow: float = 0.5
+    max_side: int = 256
+    seed_radius: int = 2
+
+
+@dataclass(frozen=True)
+class _Work:
+    """A work region: image rows r0:r1, cols c0:c1 (exclusive ends), downscaled by ``factor``."""
+
+    r0: int
+    r1: int
+    c0: int
+    c1: int
+    factor: int
+    shape: tuple[int, int]  # (h, w) at work resolution
+
+    def to_work(self, row: float, col: float) -> tuple[int, int]:
+        h, w = self.shape
+        r = int(np.clip((row - self.r0 + 0.5) / self.factor - 0.5, 0, h - 1) + 0.5)
+        c = int(np.clip((col - self.c0 + 0.5) / self.factor - 0.5, 0, w - 1) + 0.5)
+        return r, c
+
+
+def _region(shape: tuple[int, int], clicks: Sequence[Click], prev: np.ndarray | None,
+            box: Box | None, cfg: RegionConfig) -> _Work:
+    h, w = shape
+    rows = [c.row for c in clicks]
+    cols = [c.col for c in clicks]
+    if prev is not None:
+        m = prev > THRESHOLD
+        if m.any():
+            rr = np.flatnonzero(m.any(axis=1))
+            cc = np.flatnonzero(m.any(axis=0))
+            rows += [int(rr[0]), int(rr[-1])]
+            cols += [int(cc[0]), int(cc[-1])]
+    if box is not None:
+        rows += [box.row0, box.row1]
+        cols += [box.col0, box.col1]
+    extent = max(max(rows) - min(rows), max(cols) - min(cols))
+    margin = int(max(cfg.min_margin, cfg.margin_frac * max(h, w), cfg.grow * extent))
+    r0, r1 = max(0, min(rows) - margin), min(h, max(rows) + margin + 1)
+    c0, c1 = max(0, min(cols) - margin), min(w, max(cols) + margin + 1)
+    factor = max(1, math.ceil(max(r1 - r0, c1 - c0) / cfg.max_side))
+    return _Work(r0, r1, c0, c1, factor, (math.ceil((r1 - r0) / factor), math.ceil((c1 - c0) / factor)))
+
+
+def _crop(arr: np.ndarray, work: _Work) -> np.ndarray:
+    """Crop an HxW[xC] map to the work region and block-average it down by ``work.factor``."""
+    a = arr[work.r0:work.r1, work.c0:work.c1]
+    f = work.factor
+    if f == 1:
+        return np.ascontiguousarray(a, dtype=np.float32)
+    from skimage.transform import downscale_local_mean
+
+    factors = (f, f) + (1,) * (a.ndim - 2)
+    out = downscale_local_mean(a.astype(np.float32, copy=False), factors)
+    return np.ascontiguousarray(out[: work.shape[0], : work.shape[1]], dtype=np.float32)
+
+
+def _paste(prob: np.ndarray, work: _Work, shape: tuple[int, int]) -> np.ndarray:
+    """Upsample a work-resolution probability map and paste it into an HxW zero map."""
+    out = np.zeros(shape, np.float32)
+    hh, ww = work.r1 - work.r0, work.c1 - work.c0
+    if work.factor == 1:
+        out[work.r0:work.r1, work.c0:work.c1] = prob
+        return out
+    from skimage.transform import resize
+
+    big = resize(prob.astype(np.float32), (work.shape[0] * work.factor, work.shape[1] * work.factor),
+                 order=1, mode="edge", anti_aliasing=False, preserve_range=True)
+    out[work.r0:work.r1, work.c0:work.c1] = big[:hh, :ww]
+    return out
+
+
+def _seeds(image_shape: tuple[int, int], work: _Work, clicks: Sequence[Click], box: Box | None,
+           cfg: RegionConfig) -> np.ndarray:
+    """Seed map at work resolution: 0 = unknown, FG = object, BG = background."""
+    h, w = work.shape
+    seeds = np.zeros((h, w), np.uint8)
+    # background on the sides of the work region that lie inside the image
+    if work.r0 > 0:
+        seeds[0, :] = BG
+    if work.r1 < image_shape[0]:
+        seeds[-1, :] = BG
+    if work.c0 > 0:
+        seeds[:, 0] = BG
+    if work.c1 < image_shape[1]:
+        seeds[:, -1] = BG
+    if box is not None:
+        b0 = work.to_work(box.row0, box.col0)
+        b1 = work.to_work(box.row1, box.col1)
+        outline = np.zeros_like(seeds, dtype=bool)
+        outline[b0[0]:b1[0] + 1, b0[1]:b1[1] + 1] = True
+        outline &= ~ndimage.binary_erosion(outline, border_value=0)
+        seeds[outline] = BG
+    yy, xx = np.ogrid[:h, :w]
+    r2 = cfg.seed_radius ** 2
+    effective = list(clicks)
+    if box is not None and not any(c.is_positive for c in clicks):
+        effective.insert(0, Click(*box.center, True))
+    for c in effective:
+        r, q = work.to_work(c.row, c.col)
+        seeds[(yy - r) ** 2 + (xx - q) ** 2 <= r2] = FG if c.is_positive else BG
+    if not (seeds == BG).any():
+        border = np.ones((h, w), bool)
+        border[1:-1, 1:-1] = False
+        seeds[border & (seeds == 0)] = BG
+    return seeds
+
+
+class _ClassicalPredictor(BasePredictor):
+    """Common parts: normalised slice as features, work region, seeds, paste back."""
+
+    supports_box = True
+    trained = True  # nothing to train: never "untrained"
+
+    #: Gaussian sigma (pixels) applied to the normalised slice in ``_encode``
+    smooth: float = 1.0
+
+    def __init__(self, region: RegionConfig | None = None) -> None:
+        super().__init__()
+        self.region = region or RegionConfig()
+        self.device = "cpu"
+
+    def _encode(self, image: np.ndarray) -> dict[str, Any]:
+        norm = normalize_slice(image)
+        gray = bool(np.array_equal(norm[..., 0], norm[..., 1]) and np.array_equal(norm[..., 0], norm[..., 2]))
+        norm = norm[..., :1] if gray else norm
+        if self.smooth > 0:  # light denoising: pixel noise otherwise acts as many weak edges
+            norm = ndimage.gaussian_filter(norm, sigma=(self.smooth, self.smooth, 0))
+        return {"image": norm, "gray": gray}
+
+    def _predict(self, features: dict[str, Any], clicks: tuple[Click, ...], prev_prob: np.ndarray | None,
+                 box: Box | None) -> np.ndarray:
+        img = features["image"]
+        shape = (img.shape[0], img.shape[1])
+        work = _region(shape, clicks, prev_prob, box, self.region)
+        seeds = _seeds(shape, work, clicks, box, self.region)
+        if not (seeds == FG).any():  # only negative clicks: nothing is the object
+            return np.zeros(shape, np.float32)
+        prob = self._segment(features, work, seeds)
+        return _paste(np.clip(prob, 0.0, 1.0), work, shape)
+
+    def _segment(self, features: dict[str, Any], work: _Work, seeds: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+class RandomWalkerPredictor(_ClassicalPredictor):
+    """Random walker (Grady 2006, scikit-image) from click seeds.
+
+    The probability is the random walker's probability that a walker from each pixel first
+    reaches an object seed (``return_full_prob=True``), computed on the work region.
+
+    Args:
+        beta: edge penalty of ``skimage.segmentation.random_walker`` (larger = edges stop
+            the walkers more). 1000 rather than scikit-image's 130: with single clicks (tiny
+            seeds) on [0, 1]-normalised slices, 130 lets walkers leak across object edges.
+        mode: solver, ``"cg_j"`` (conjugate gradient, Jacobi preconditioner) or ``"cg"``.
+        region: work-region settings.
+    """
+
+    smooth = 0.0  # the walker copes with pixel noise; smoothing blurs thin membranes (EM)
+
+    def __init__(self, beta: float = 1000.0, mode: str = "cg_j", region: RegionConfig | None = None) -> None:
+        super().__init__(region)
+        self.beta = float(beta)
+        self.mode = mode
+
+    def _segment(self, features: dict[str, Any], work: _Work, seeds: np.ndarray) -> np.ndarray:
+        from skimage.segmentation import random_walker
+
+        data = _crop(features["image"], work)
+        if float(data.std()) < 1e-6:  # flat region: no edges to follow
+            return (seeds == FG).astype(np.float32)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "isolated pixels/regions" notes from the solver
+            prob = random_walker(data, seeds.astype(np.int32), beta=self.beta, mode=self.mode, tol=1e-3,
+                                 return_full_prob=True, channel_axis=-1)
+        return np.nan_to_num(prob[0], nan=0.0)
+
+
+def build_random_walker(info: Any = None, device: str = "auto", weights: Any = None) -> RandomWalkerPredictor:
+    """Registry builder for ``random-walker`` (``device`` and ``weights`` are ignored: CPU, no weights)."""
+    return RandomWalkerPredictor()
