@@ -5,9 +5,6 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
-import sys
-import types
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -59,35 +56,25 @@ class DiskOracle(BasePredictor):
         return out.astype(np.float32)
 
 
-@dataclass
-class Sample:
-    image: np.ndarray
-    gt: np.ndarray
-    name: str
-    image_key: object
-    ignore: np.ndarray | None = None
+def write_toy_dataset(root):
+    """A 64x64 image with three squares of 12, 16 and 20 px (ids 1..3), as images/ + masks/ PNGs."""
+    import imageio.v3 as iio
 
-
-def fake_load_objects(path, labels=None, max_objects=None, seed=0, min_area=0):
-    """A 64x64 image with three squares of 12, 16 and 20 px; one object per square."""
-    img = np.zeros((64, 64), np.float32)
-    squares = [(4, 4, 12), (4, 30, 16), (34, 10, 20)]
-    out = []
-    for i, (r, c, s) in enumerate(squares):
-        img[r: r + s, c: c + s] = 1.0
-    for i, (r, c, s) in enumerate(squares):
-        gt = np.zeros((64, 64), bool)
-        gt[r: r + s, c: c + s] = True
-        if gt.sum() >= min_area:
-            out.append(Sample(img, gt, f"toy#{i + 1}", "toy"))
-    return iter(out[:max_objects])
+    img = np.zeros((64, 64), np.uint8)
+    lab = np.zeros((64, 64), np.uint8)
+    for i, (r, c, s) in enumerate([(4, 4, 12), (4, 30, 16), (34, 10, 20)], start=1):
+        img[r: r + s, c: c + s] = 255
+        lab[r: r + s, c: c + s] = i
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    iio.imwrite(root / "images" / "toy.png", img)
+    iio.imwrite(root / "masks" / "toy.png", lab)
+    return root
 
 
 @pytest.fixture
-def stand_ins(monkeypatch):
-    fake_io = types.ModuleType("napari_clickseg.core.io")
-    fake_io.load_objects = fake_load_objects
-    monkeypatch.setitem(sys.modules, "napari_clickseg.core.io", fake_io)
+def stand_ins(monkeypatch, tmp_path):
+    """A toy dataset folder (read by the real loader) and an oracle model in place of the registry's."""
 
     def fake_load_model(name, device="auto", weights=None):
         p = DiskOracle()
@@ -95,11 +82,12 @@ def stand_ins(monkeypatch):
         return p
 
     monkeypatch.setattr(registry, "load_model", fake_load_model)
+    return str(write_toy_dataset(tmp_path / "toy"))
 
 
-def test_evaluate_cli_with_stand_ins(stand_ins, tmp_path, capsys):
+def test_evaluate_cli_on_a_toy_folder(stand_ins, tmp_path, capsys):
     out = tmp_path / "ev"
-    rc = cli.main(["evaluate", "--model", "disk-oracle", "--data", "toy", "--objects", "2",
+    rc = cli.main(["evaluate", "--model", "disk-oracle", "--data", stand_ins, "--objects", "2",
                    "--out", str(out), "--no-progress"])
     assert rc == 0
     summary = check_outputs(out, 2)
@@ -110,7 +98,7 @@ def test_evaluate_cli_with_stand_ins(stand_ins, tmp_path, capsys):
 
 def test_evaluate_cli_perturbed_and_min_area(stand_ins, tmp_path):
     out = tmp_path / "ev"
-    rc = cli.main(["evaluate", "--model", "m", "--data", "toy", "--jitter", "3", "--misleading", "5",
+    rc = cli.main(["evaluate", "--model", "m", "--data", stand_ins, "--jitter", "3", "--misleading", "5",
                    "--max-clicks", "10", "--min-area", "200", "--out", str(out), "--no-progress"])
     assert rc == 0
     summary = json.loads((out / "summary.json").read_text())
@@ -119,13 +107,16 @@ def test_evaluate_cli_perturbed_and_min_area(stand_ins, tmp_path):
 
 
 def test_evaluate_cli_bad_settings(stand_ins, tmp_path, capsys):
-    rc = cli.main(["evaluate", "--model", "m", "--data", "toy", "--misleading", "20", "--out", str(tmp_path)])
+    rc = cli.main(["evaluate", "--model", "m", "--data", stand_ins, "--misleading", "20", "--out", str(tmp_path)])
     assert rc == 2 and "misleading" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        cli.main(["evaluate", "--model", "m", "--data", "toy", "--objects", "0", "--out", str(tmp_path)])
+        cli.main(["evaluate", "--model", "m", "--data", stand_ins, "--objects", "0", "--out", str(tmp_path)])
     (tmp_path / "file").write_text("x")
-    rc = cli.main(["evaluate", "--model", "m", "--data", "toy", "--out", str(tmp_path / "file")])
+    rc = cli.main(["evaluate", "--model", "m", "--data", stand_ins, "--out", str(tmp_path / "file")])
     assert rc == 2 and "--out" in capsys.readouterr().err
+    (tmp_path / "no_masks" / "images").mkdir(parents=True)
+    rc = cli.main(["evaluate", "--model", "m", "--data", str(tmp_path / "no_masks"), "--out", str(tmp_path / "o")])
+    assert rc == 2 and "masks" in capsys.readouterr().err
 
 
 # -- the real thing ---------------------------------------------------------------------------
