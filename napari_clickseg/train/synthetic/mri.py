@@ -79,7 +79,7 @@ def _tumour(rng: np.random.Generator, brain: dict, hw: tuple[int, int], scale: f
 def _paint_tumour(img, brain_mask, tum, hw, f: float, drift: tuple[float, float]):
     c = (tum["center"][0] + drift[0], tum["center"][1] + drift[1])
     labels, dist = render_blobs(hw, [Blob(c, (tum["radii"][0] * f, tum["radii"][1] * f), tum["angle"], tum["shape_fn"])], margin=2.2)
-    soft = 1 / (1 + np.exp(-(1 - dist) / max(tum["softness"] * 0.5, 1e-3)))
+    soft = 1 / (1 + np.exp(np.clip(-(1 - dist) / max(tum["softness"] * 0.5, 1e-3), -50, 50)))
     halo = np.exp(-np.clip(dist - 1, 0, None) * 3) * (dist >= 1)
     core = np.clip(1 - dist / 0.5, 0, 1) * tum["core"]
     level = tum["level"] * (1 - core)

@@ -19,7 +19,7 @@ __all__ = ["nuclei_volume", "nuclei_image"]
 def _draw_nuclei(rng: np.random.Generator, hw: tuple[int, int], scale: float, density: float):
     h, w = hw
     mean_r = rng.uniform(6, 16) * scale
-    n = max(2, int(density * h * w / (np.pi * mean_r**2)))
+    n = int(np.clip(density * h * w / (np.pi * mean_r**2), 2, 200))
     nuclei = []
     for _ in range(n):
         r = mean_r * rng.uniform(0.6, 1.4)

@@ -31,6 +31,8 @@ def dead_leaves_image(rng: np.random.Generator, size: tuple[int, int] = (256, 25
     channels = 3 if rgb else 1
     img = np.empty((h, w, channels), np.float32)
     img[:] = rng.uniform(0, 1, channels) + 0.15 * multiscale_noise(rng, size)[..., None]
+    # two texture fields shared by all shapes (each shape: own amplitude and offset)
+    textures = [multiscale_noise(rng, size, (1.0, s)) for s in (2.0, 6.0)]
     for k in range(1, n + 1):
         r = min(h, w) * rng.uniform(0.05, 0.25) * scale
         c = (rng.uniform(0, h), rng.uniform(0, w))
@@ -49,7 +51,8 @@ def dead_leaves_image(rng: np.random.Generator, size: tuple[int, int] = (256, 25
         if mask.sum() < 20:
             continue
         color = rng.uniform(0, 1, channels).astype(np.float32)
-        tex = rng.uniform(0.0, 0.25) * multiscale_noise(rng, size, (1.0, rng.uniform(2, 8)))
+        shift = (int(rng.integers(h)), int(rng.integers(w)))
+        tex = rng.uniform(0.0, 0.25) * np.roll(textures[int(rng.integers(2))], shift, axis=(0, 1))
         img[mask] = color + tex[mask][:, None]
         labels[mask] = k
     img = np.clip(img, 0, 1)

@@ -1,0 +1,265 @@
+"""Typed training configuration, loaded from TOML and validated.
+
+A config file has the sections ``[model]``, ``[data]`` (with ``[data.sources]``),
+``[clicks]``, ``[optim]``, ``[validation]`` and ``[run]``; every key is optional (defaults
+below) but unknown keys or wrong types are errors that name the key, e.g.
+``configs/x.toml: unknown key 'optim.learning_rate' (known: batch_size, lr, ...)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "ModelSection", "DataSection", "ClickSection", "OptimSection", "ValidationSection", "RunSection",
+    "TrainConfig", "load_config", "config_from_dict", "config_to_dict",
+]
+
+
+@dataclass
+class ModelSection:
+    """The network to train.
+
+    Attributes:
+        family: network family of ``models.networks.build_network`` (``fdrn``, ...).
+        crop_size: Zoom-In crop side of the click head (multiple of 16).
+        overrides: further ``build_network`` config fields (e.g. ``{width = 48}``).
+        init: optional weights file (``.pt`` + card) to start from instead of random weights.
+    """
+
+    family: str = "fdrn"
+    crop_size: int = 192
+    overrides: dict[str, Any] = field(default_factory=dict)
+    init: str = ""
+
+
+@dataclass
+class DataSection:
+    """Training data.
+
+    Attributes:
+        root: folder holding the real dataset folders ("" = ``../shared/data`` beside the
+            checkout, or ``$CLICKSEG_DATA``).
+        sources: sampling weight per source: ``synthetic`` and/or dataset names of
+            ``train.splits.DATASETS`` (only their training parts are used).
+        synthetic_kinds: generator kinds to draw from ([] = all).
+        image_size: side of the square training image ("global" image) in pixels.
+        scale: range of the random rescale of real images (1 = native resolution).
+        min_area: smallest target (pixels, after cropping).
+    """
+
+    root: str = ""
+    sources: dict[str, float] = field(default_factory=lambda: {"synthetic": 1.0})
+    synthetic_kinds: list[str] = field(default_factory=list)
+    image_size: int = 256
+    scale: list[float] = field(default_factory=lambda: [0.6, 1.3])
+    min_area: int = 40
+
+
+@dataclass
+class ClickSection:
+    """Simulated prompts (RITM multi-point sampler + iterative training, FDRN ROIs, boxes).
+
+    Attributes:
+        max_positive, max_negative: caps of the initial click counts.
+        centre_prob: probability that the first positive click is near the object centre.
+        max_iterative: iterative rounds are drawn uniformly from 0..max_iterative.
+        merge_prob: probability of merging two objects into one target.
+        roi_low, roi_high: FDRN dynamic-scale ROI side as a fraction of the image.
+        box_prob: probability of a box prompt (jittered GT bounding box).
+        box_only_prob: given a box, probability of no initial clicks.
+        box_jitter: box side jitter as a fraction of the box size.
+    """
+
+    max_positive: int = 24
+    max_negative: int = 24
+    centre_prob: float = 0.5
+    max_iterative: int = 3
+    merge_prob: float = 0.15
+    roi_low: float = 0.3
+    roi_high: float = 1.0
+    box_prob: float = 0.15
+    box_only_prob: float = 0.5
+    box_jitter: float = 0.1
+
+
+@dataclass
+class OptimSection:
+    """Optimiser and schedule (Adam, step decay /10 at ``milestones`` fractions of ``steps``)."""
+
+    lr: float = 5e-4
+    batch_size: int = 8
+    steps: int = 20000
+    milestones: list[float] = field(default_factory=lambda: [0.83, 0.91])
+    weight_decay: float = 0.0
+    encoder_lr_mult: float = 1.0
+    grad_clip: float = 5.0
+
+
+@dataclass
+class ValidationSection:
+    """Periodic validation NoC@90 with the evaluation simulator on fixed objects.
+
+    Attributes:
+        every: validate every this many steps (0 = never).
+        datasets: real datasets to validate on ([] = the real datasets of ``data.sources``).
+        objects_per_dataset: fixed objects drawn from each validation part.
+        synthetic_objects: fixed synthetic objects (0 = none).
+        max_clicks: clicks per object (20 = the standard protocol).
+        seed: seed of the object draw.
+    """
+
+    every: int = 500
+    datasets: list[str] = field(default_factory=list)
+    objects_per_dataset: int = 6
+    synthetic_objects: int = 6
+    max_clicks: int = 20
+    seed: int = 0
+
+
+@dataclass
+class RunSection:
+    """Run control: seed, device, threads, checkpointing and logging cadence."""
+
+    seed: int = 0
+    device: str = "auto"
+    threads: int = 0
+    checkpoint_every: int = 100
+    log_every: int = 10
+
+
+@dataclass
+class TrainConfig:
+    """The whole training configuration (see the section classes)."""
+
+    model: ModelSection = field(default_factory=ModelSection)
+    data: DataSection = field(default_factory=DataSection)
+    clicks: ClickSection = field(default_factory=ClickSection)
+    optim: OptimSection = field(default_factory=OptimSection)
+    validation: ValidationSection = field(default_factory=ValidationSection)
+    run: RunSection = field(default_factory=RunSection)
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self, where: str = "config") -> None:
+        """Check value ranges; raises ValueError naming the key."""
+        def bad(key: str, msg: str) -> ValueError:
+            return ValueError(f"{where}: {key} {msg}")
+
+        if self.model.crop_size <= 0 or self.model.crop_size % 16:
+            raise bad("model.crop_size", f"must be a positive multiple of 16, got {self.model.crop_size}")
+        if self.data.image_size < 32:
+            raise bad("data.image_size", f"must be >= 32, got {self.data.image_size}")
+        if not self.data.sources or any(w < 0 for w in self.data.sources.values()) or sum(self.data.sources.values()) <= 0:
+            raise bad("data.sources", "needs at least one source with a positive weight")
+        from .splits import DATASETS
+
+        for name in self.data.sources:
+            if name != "synthetic" and name not in DATASETS:
+                raise bad("data.sources", f"has unknown source {name!r}; known: synthetic, {', '.join(DATASETS)}")
+        for name in self.validation.datasets:
+            if name not in DATASETS:
+                raise bad("validation.datasets", f"has unknown dataset {name!r}; known: {', '.join(DATASETS)}")
+        if len(self.data.scale) != 2 or not 0 < self.data.scale[0] <= self.data.scale[1]:
+            raise bad("data.scale", f"must be [low, high] with 0 < low <= high, got {self.data.scale}")
+        if not 0 < self.clicks.roi_low <= self.clicks.roi_high <= 1:
+            raise bad("clicks.roi_low/roi_high", "must satisfy 0 < roi_low <= roi_high <= 1")
+        if self.clicks.max_positive < 1 or self.clicks.max_negative < 0 or self.clicks.max_iterative < 0:
+            raise bad("clicks", "max_positive >= 1, max_negative >= 0 and max_iterative >= 0 are required")
+        for key in ("centre_prob", "merge_prob", "box_prob", "box_only_prob"):
+            v = getattr(self.clicks, key)
+            if not 0 <= v <= 1:
+                raise bad(f"clicks.{key}", f"must lie in [0, 1], got {v}")
+        if self.optim.lr <= 0 or self.optim.batch_size < 1 or self.optim.steps < 1:
+            raise bad("optim", "lr > 0, batch_size >= 1 and steps >= 1 are required")
+        if self.run.device not in ("auto", "cpu", "cuda", "mps") and not self.run.device.startswith("cuda:"):
+            raise bad("run.device", f"must be auto, cpu, cuda or mps, got {self.run.device!r}")
+        if self.run.checkpoint_every < 1 or self.run.log_every < 1:
+            raise bad("run", "checkpoint_every and log_every must be >= 1")
+
+    def real_datasets(self) -> list[str]:
+        """Real datasets used for training (positive weight)."""
+        return [n for n, w in self.data.sources.items() if n != "synthetic" and w > 0]
+
+    def validation_datasets(self) -> list[str]:
+        return list(self.validation.datasets) or self.real_datasets()
+
+
+def _check_type(value: Any, tp: Any, key: str, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{where}: {key} must be a number, got {value!r}")
+        return float(value)
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{where}: {key} must be an integer, got {value!r}")
+        return value
+    if tp in (str, bool):
+        if not isinstance(value, tp):
+            raise ValueError(f"{where}: {key} must be a {tp.__name__}, got {value!r}")
+        return value
+    if origin is list:
+        if not isinstance(value, list):
+            raise ValueError(f"{where}: {key} must be a list, got {value!r}")
+        (item,) = typing.get_args(tp)
+        return [_check_type(v, item, f"{key}[{i}]", where) for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ValueError(f"{where}: {key} must be a table, got {value!r}")
+        _, vt = typing.get_args(tp)
+        return {k: (v if vt is Any else _check_type(v, vt, f"{key}.{k}", where)) for k, v in value.items()}
+    return value
+
+
+def _build(cls: type, data: dict[str, Any], prefix: str, where: str) -> Any:
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: [{prefix.rstrip('.')}] must be a table, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - fields)
+    if unknown:
+        raise ValueError(f"{where}: unknown key '{prefix}{unknown[0]}' (known: {', '.join(sorted(fields))})")
+    kwargs = {}
+    for name, value in data.items():
+        tp = hints[name]
+        if dataclasses.is_dataclass(tp):
+            kwargs[name] = _build(tp, value, f"{prefix}{name}.", where)
+        else:
+            kwargs[name] = _check_type(value, tp, f"{prefix}{name}", where)
+    if cls is TrainConfig:
+        obj = cls.__new__(cls)
+        for f in dataclasses.fields(cls):
+            setattr(obj, f.name, kwargs.get(f.name, f.default_factory()))  # type: ignore[misc]
+        obj.validate(where)
+        return obj
+    return cls(**kwargs)
+
+
+def config_from_dict(data: dict[str, Any], where: str = "config") -> TrainConfig:
+    """Build and validate a ``TrainConfig`` from a nested dict (TOML layout)."""
+    return _build(TrainConfig, data, "", where)
+
+
+def load_config(path: str | Path) -> TrainConfig:
+    """Read a TOML training config; raises FileNotFoundError / ValueError naming the problem."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"training config {p} does not exist (see configs/*.toml)")
+    try:
+        data = tomllib.loads(p.read_text())
+    except tomllib.TOMLDecodeError as err:
+        raise ValueError(f"{p}: not valid TOML ({err})") from None
+    return config_from_dict(data, where=str(p))
+
+
+def config_to_dict(cfg: TrainConfig) -> dict[str, Any]:
+    """Plain nested dict of ``cfg`` (TOML layout; round-trips through ``config_from_dict``)."""
+    return dataclasses.asdict(cfg)
+
