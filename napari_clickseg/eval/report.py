@@ -101,6 +101,7 @@ def plot_miou_curve(result: EvalResult, path: Path) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     curve = result.miou_curve
     ks = list(range(1, len(curve) + 1))
@@ -112,6 +113,7 @@ def plot_miou_curve(result: EvalResult, path: Path) -> Path:
         ax.set_xlabel("number of clicks")
         ax.set_ylabel("mIoU")
         ax.set_xlim(1, max(ks[-1], 2))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylim(0, 1)
         ax.set_title(f"{result.dataset}: {len(result.objects)} objects", fontsize=9)
         ax.grid(alpha=0.3)
