@@ -1,0 +1,279 @@
+"""Training loop: data mixture -> iterative click training -> checkpoints, CSV logs, validation.
+
+Output folder layout (``out``):
+
+* ``checkpoint.pt`` — resumable state (network, optimiser, step, best score, config);
+  written every ``run.checkpoint_every`` steps and when the run stops.
+* ``best.pt`` + ``best.json`` — the network with the lowest mean validation NoC@90 so far,
+  in the shipped-model format (``models.weights_io.save_model``) with a model card.
+* ``last.pt`` + ``last.json`` — the latest network in the same format.
+* ``train_log.csv`` — step, loss, lr, seconds per step, rounds, clicks, wall time.
+* ``val_log.csv`` — step, group, objects, noc85, noc90, miou1, miou5, auc.
+* ``config.json`` — the configuration of the run.
+
+Every sample of step ``k`` comes from ``numpy.random.default_rng([seed, k, i])``, so a resumed
+run continues the same data stream.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from .config import TrainConfig, config_to_dict
+from .iterative import make_prompts, train_step
+from .mixture import DataMixture
+from .splits import VALIDATION
+
+__all__ = ["Trainer", "TrainSummary", "build_training_network"]
+
+log = logging.getLogger(__name__)
+
+TRAIN_FIELDS = ["step", "loss", "lr", "sec_per_step", "n_iterative", "clicks", "wall_s"]
+VAL_FIELDS = ["step", "group", "objects", "noc85", "noc90", "miou1", "miou5", "auc"]
+
+
+@dataclass
+class TrainSummary:
+    """What a (chunk of a) run did."""
+
+    out: Path
+    start_step: int
+    step: int
+    best_noc90: float | None
+    stopped: str
+    last_validation: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+def build_training_network(cfg: TrainConfig) -> torch.nn.Module:
+    """Random network of ``cfg.model`` (or the ``model.init`` weights, same family)."""
+    from ..models.networks import build_network
+    from ..models.weights_io import load_network
+
+    if cfg.model.init:
+        net = load_network(cfg.model.init, device="cpu", family=cfg.model.family)
+        if int(net.crop_size) != cfg.model.crop_size:
+            log.warning("model.init has crop_size %s; model.crop_size %s is ignored", net.crop_size, cfg.model.crop_size)
+        return net
+    return build_network(cfg.model.family, crop_size=cfg.model.crop_size, **dict(cfg.model.overrides))
+
+
+def _append_csv(path: Path, fields: list[str], rows: list[dict[str, Any]]) -> None:
+    new = not path.exists()
+    with open(path, "a", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields)
+        if new:
+            w.writeheader()
+        for r in rows:
+            w.writerow({k: r.get(k, "") for k in fields})
+
+
+class Trainer:
+    """Runs a training configuration into an output folder (resumable).
+
+    Args:
+        cfg: the configuration.
+        out: output folder (created).
+        device: overrides ``cfg.run.device``.
+    """
+
+    def __init__(self, cfg: TrainConfig, out: str | Path, device: str | None = None) -> None:
+        from ..models.device import resolve_device
+
+        self.cfg = cfg
+        self.out = Path(out)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.device = resolve_device(device or cfg.run.device)
+        if cfg.run.threads > 0:
+            torch.set_num_threads(cfg.run.threads)
+        self.mixture = DataMixture(cfg)
+        self.net = build_training_network(cfg).to(self.device)
+        enc = [p for n, p in self.net.named_parameters() if n.startswith("encoder.")]
+        rest = [p for n, p in self.net.named_parameters() if not n.startswith("encoder.")]
+        groups = [{"params": rest, "lr_mult": 1.0}]
+        if enc:
+            groups.append({"params": enc, "lr_mult": cfg.optim.encoder_lr_mult})
+        self.optimizer = torch.optim.Adam(groups, lr=cfg.optim.lr, betas=(0.9, 0.999), eps=1e-8,
+                                          weight_decay=cfg.optim.weight_decay)
+        self.step = 0
+        self.best: float | None = None
+        self._val_groups: dict[str, list[Any]] | None = None
+
+    # -- schedule ---------------------------------------------------------------------------
+    def lr_at(self, step: int) -> float:
+        """Step decay: /10 at each milestone (fractions of ``optim.steps``)."""
+        o = self.cfg.optim
+        passed = sum(step >= m * o.steps for m in o.milestones)
+        return o.lr * (0.1**passed)
+
+    # -- checkpoints ------------------------------------------------------------------------
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.out / "checkpoint.pt"
+
+    def save_checkpoint(self) -> Path:
+        state = {
+            "format": 1,
+            "step": self.step,
+            "best_noc90": self.best,
+            "model": config_to_dict(self.cfg)["model"],
+            "config": config_to_dict(self.cfg),
+            "net_config": _asdict(self.net.config),
+            "state_dict": {k: v.detach().cpu() for k, v in self.net.state_dict().items()},
+            "optimizer": self.optimizer.state_dict(),
+        }
+        tmp = self.checkpoint_path.with_suffix(".tmp")
+        torch.save(state, tmp)
+        tmp.replace(self.checkpoint_path)
+        return self.checkpoint_path
+
+    def load_checkpoint(self) -> None:
+        """Restore from ``checkpoint.pt``; the model section must match the config."""
+        p = self.checkpoint_path
+        if not p.is_file():
+            raise FileNotFoundError(f"cannot resume: {p} does not exist (start without --resume)")
+        state = torch.load(p, map_location="cpu", weights_only=True)
+        if state.get("model") != config_to_dict(self.cfg)["model"]:
+            raise ValueError(
+                f"cannot resume from {p}: its [model] section {state.get('model')} differs from the config's "
+                f"{config_to_dict(self.cfg)['model']}; use a new --out folder"
+            )
+        self.net.load_state_dict(state["state_dict"], strict=True)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.step = int(state["step"])
+        self.best = state.get("best_noc90")
+
+    def export(self, name: str, validation: dict[str, dict[str, float]] | None = None) -> Path:
+        """Write ``out/<name>.pt`` + card (model format) for the current network."""
+        from ..models.weights_io import save_model
+
+        c = self.cfg
+        card = {
+            "description": f"{c.model.family} trained by clickseg train ({self.step} steps)",
+            "training": {
+                "steps": self.step,
+                "batch": c.optim.batch_size,
+                "image_size": c.data.image_size,
+                "crop_size": int(self.net.crop_size),
+                "data": {k: v for k, v in c.data.sources.items() if v > 0},
+                "validation_parts": {k: VALIDATION[k] for k in c.real_datasets() if k in VALIDATION},
+                "config": config_to_dict(c),
+            },
+            "evaluation": {"validation_noc": validation or {}, "protocol": "eval.runner.evaluate, 20 clicks, thr 0.49"},
+        }
+        return save_model(self.net, self.out / f"{name}.pt", card)
+
+    # -- validation -------------------------------------------------------------------------
+    def validation_groups(self) -> dict[str, list[Any]]:
+        from .real_data import default_data_root
+        from .validation import build_validation_groups
+
+        if self._val_groups is None:
+            v = self.cfg.validation
+            self._val_groups = build_validation_groups(
+                self.cfg.validation_datasets(), self.cfg.data.root or default_data_root(),
+                v.objects_per_dataset, v.synthetic_objects, v.seed,
+            )
+        return self._val_groups
+
+    def validate(self) -> dict[str, dict[str, float]]:
+        from .validation import validate_network
+
+        res = validate_network(self.net, self.validation_groups(), self.cfg.validation.max_clicks, str(self.device))
+        _append_csv(self.out / "val_log.csv", VAL_FIELDS,
+                    [{"step": self.step, "group": g, **{k: round(v, 4) for k, v in r.items()}} for g, r in res.items()])
+        self.net.train()
+        return res
+
+    # -- the loop ---------------------------------------------------------------------------
+    def run(
+        self,
+        resume: bool = False,
+        max_minutes: float | None = None,
+        until_step: int | None = None,
+        progress: Callable[[int, int, dict[str, float]], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> TrainSummary:
+        """Train until ``optim.steps`` (or ``until_step`` / ``max_minutes``), checkpointing.
+
+        Args:
+            resume: continue from ``out/checkpoint.pt``.
+            max_minutes: stop (with a checkpoint) after this much wall time.
+            until_step: stop at this step (a chunk of a longer run).
+            progress: called as ``progress(step, total, info)`` after every step.
+            should_stop: polled every step; True stops the run cleanly.
+        """
+        c = self.cfg
+        if resume:
+            self.load_checkpoint()
+        (self.out / "config.json").write_text(json.dumps(config_to_dict(c), indent=2) + "\n")
+        start_step, t_start = self.step, time.perf_counter()
+        total = c.optim.steps if until_step is None else min(c.optim.steps, int(until_step))
+        stopped, last_val = "done", {}
+        pending: list[dict[str, Any]] = []
+        while self.step < total:
+            if should_stop is not None and should_stop():
+                stopped = "cancelled"
+                break
+            if max_minutes is not None and (time.perf_counter() - t_start) > 60.0 * max_minutes:
+                stopped = "time"
+                break
+            lr = self.lr_at(self.step)
+            for g in self.optimizer.param_groups:
+                g["lr"] = lr * g.get("lr_mult", 1.0)
+            t0 = time.perf_counter()
+            samples = [self.mixture.sample(np.random.default_rng([c.run.seed, self.step, i]))
+                       for i in range(c.optim.batch_size)]
+            rng = np.random.default_rng([c.run.seed, self.step, 1_000_003])
+            batch = make_prompts([s.image for s in samples], [s.target for s in samples],
+                                 [s.labels for s in samples], c.clicks, rng)
+            info = train_step(self.net, self.optimizer, batch, c.clicks, rng, self.device, c.optim.grad_clip)
+            self.step += 1
+            info.update(lr=lr, sec_per_step=time.perf_counter() - t0, step=self.step,
+                        wall_s=time.perf_counter() - t_start)
+            pending.append(info)
+            if not np.isfinite(info["loss"]):
+                raise FloatingPointError(f"training loss became {info['loss']} at step {self.step}; lower optim.lr")
+            if self.step % c.run.log_every == 0 or self.step == total:
+                _append_csv(self.out / "train_log.csv", TRAIN_FIELDS, [_mean_row(pending)])
+                pending = []
+            if progress is not None:
+                progress(self.step, total, info)
+            if c.validation.every and (self.step % c.validation.every == 0 or self.step == c.optim.steps):
+                last_val = self.validate()
+                score = last_val.get("mean", {}).get("noc90")
+                self.export("last", last_val)
+                if score is not None and (self.best is None or score < self.best):
+                    self.best = score
+                    self.export("best", last_val)
+                log.info("step %d: validation mean NoC@90 %.2f (best %.2f)", self.step, score or -1, self.best or -1)
+            if self.step % c.run.checkpoint_every == 0:
+                self.save_checkpoint()
+        if pending:
+            _append_csv(self.out / "train_log.csv", TRAIN_FIELDS, [_mean_row(pending)])
+        self.save_checkpoint()
+        if not (self.out / "last.pt").exists() or self.step != start_step:
+            self.export("last", last_val or None)
+        return TrainSummary(self.out, start_step, self.step, self.best, stopped, last_val)
+
+
+def _mean_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    last = rows[-1]
+    out = {"step": last["step"], "lr": f"{last['lr']:.3g}", "wall_s": round(last["wall_s"], 1)}
+    for k in ("loss", "sec_per_step", "n_iterative", "clicks"):
+        out[k] = round(float(np.mean([r[k] for r in rows])), 4)
+    return out
+
+
+def _asdict(cfg: Any) -> dict[str, Any]:
+    import dataclasses
+
+    return dataclasses.asdict(cfg)
