@@ -16,7 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default: %(default)s)")
     parser.add_argument("--clicks", type=int, default=20, help="clicks per interaction (default: %(default)s)")
     parser.add_argument("--repeats", type=int, default=3, help="interactions per model (default: %(default)s)")
-    parser.add_argument("--budget", type=float, default=60.0, help="seconds per model before stopping repeats")
+    parser.add_argument("--budget", type=float, default=60.0,
+                        help="seconds per model after which it skips further rounds (default: %(default)s)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results as JSON here")
     parser.add_argument("--no-isolate", action="store_true", help="run in this process (peak memory is then shared)")
 
@@ -61,12 +62,11 @@ def run(args: argparse.Namespace) -> int:
     devices = _devices(args.device)
     from tqdm import tqdm
 
-    total = len(models) * len(sizes) * len(devices)
-    bar = tqdm(total=total, desc="bench", unit="model")
+    bar = tqdm(desc="bench", unit="step")
 
     def progress(msg: str) -> None:
         bar.set_postfix_str(msg)
-        bar.update(1 if bar.n < total else 0)
+        bar.update(1)
 
     results = run_benchmark(models, sizes, devices, threads=args.threads, n_clicks=args.clicks,
                             repeats=args.repeats, budget_s=args.budget, isolate=not args.no_isolate,

@@ -2,8 +2,9 @@
 
 One implementation behind ``clickseg bench`` and ``benchmarks/bench_models.py``.
 
-For every (device, slice size, model) a fresh worker process (so peak memory is the model's own)
-builds the predictor with random weights (timings do not depend on the weight values), then:
+For every (device, slice size) one worker process builds every model with random weights
+(timings do not depend on the weight values) and times them *interleaved* - round r runs each
+model once - so that load changes on a shared machine hit all models alike; then:
 
 * **encoder ms** - ``set_image`` on a synthetic slice (percentile normalisation + encoder),
   median of ``repeats`` runs after one warm-up;
@@ -13,9 +14,9 @@ builds the predictor with random weights (timings do not depend on the weight va
   back, so the Zoom-In ROIs are realistic; median and p95 over all clicks of all repeats;
 * **t_total(n)** = encoder + the first n clicks (per-click medians over repeats), n = 1, 5, 20,
   and its ratio against ``ritm-like`` at the same device and size (``ritm / model``);
-* **peak MiB** - increase of the worker's peak RSS over its state after building the model
-  (``resource.getrusage``; torch allocations are invisible to tracemalloc), and on CUDA
-  ``torch.cuda.max_memory_allocated``.
+* **peak MiB** - in a separate fresh worker per model (one interaction): increase of the peak
+  RSS over the state after building the model (``resource.getrusage``; torch allocations are
+  invisible to tracemalloc), and on CUDA ``torch.cuda.max_memory_allocated``.
 
 ``NAME@CROP`` benchmarks a learned family at another crop size (e.g. ``ritm-like@256``, the
 equal-crop comparison with ``fdrn``).
@@ -31,7 +32,10 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-__all__ = ["BenchResult", "run_benchmark", "bench_one", "format_table", "to_json", "DEFAULT_MODELS", "TOTALS"]
+__all__ = [
+    "BenchResult", "run_benchmark", "bench_one", "bench_round_robin", "format_table", "to_json",
+    "DEFAULT_MODELS", "TOTALS",
+]
 
 TOTALS = (1, 5, 20)
 DEFAULT_MODELS = ("fdrn", "fdrn-csfpn", "ritm-like", "ritm-like@256", "random-walker", "graph-cut", "geodesic")
@@ -51,7 +55,7 @@ class BenchResult:
     click_p95_ms: float = float("nan")
     first_click_ms: float = float("nan")
     t_total_ms: dict[str, float] = field(default_factory=dict)
-    ratio_vs_ritm: float = float("nan")
+    ratio_vs_ritm: float = float("nan")  #: t_total(20) of ritm-like / of this model
     peak_mib: float = float("nan")
     gpu_peak_mib: float | None = None
     params: int | None = None
@@ -115,80 +119,159 @@ def _build(model: str, device: str) -> Any:
         return build_model(name, device=device, pretrained=False)
 
 
+class _Timer:
+    """One model at one slice size: times ``set_image`` and scripted interactions."""
+
+    def __init__(self, model: str, size: int, device: str, n_clicks: int) -> None:
+        import torch
+
+        self.res = BenchResult(model=model, device=device, size=size, threads=torch.get_num_threads())
+        self.pred = _build(model, device)
+        net = getattr(self.pred, "net", None)
+        if net is not None:
+            self.res.params = int(sum(p.numel() for p in net.parameters()))
+            self.res.crop_size = int(getattr(self.pred, "crop_size", 0)) or None
+        self.img, self.obj_prob = synthetic_slice(size)
+        self.clicks = scripted_clicks(size, n_clicks)
+        self.cuda = device.startswith("cuda")
+        self.enc: list[float] = []
+        self.rounds: list[list[float]] = []
+        self.spent = 0.0
+
+    def _sync(self) -> None:
+        if self.cuda:
+            import torch
+
+            torch.cuda.synchronize()
+
+    def warm_up(self) -> None:
+        self.pred.set_image(self.img)
+        self.pred.predict(self.clicks[:1])
+        self.pred.predict(self.clicks[:2], prev_prob=self.obj_prob)
+
+    def round(self) -> None:
+        """One encoder run and one interaction of ``n_clicks`` clicks."""
+        start = time.perf_counter()
+        self._sync()
+        t0 = time.perf_counter()
+        self.pred.set_image(self.img)
+        self._sync()
+        self.enc.append((time.perf_counter() - t0) * 1e3)
+        prev, times = None, []
+        for k in range(len(self.clicks)):
+            t0 = time.perf_counter()
+            self.pred.predict(self.clicks[: k + 1], prev_prob=prev)
+            self._sync()
+            times.append((time.perf_counter() - t0) * 1e3)
+            prev = self.obj_prob  # what a trained model would feed back
+        self.rounds.append(times)
+        self.spent += time.perf_counter() - start
+
+    def result(self) -> BenchResult:
+        res, n_clicks = self.res, len(self.clicks)
+        per_click = np.asarray(self.rounds)
+        res.encode_ms = float(np.median(self.enc))
+        res.click_median_ms = float(np.median(per_click))
+        res.click_p95_ms = float(np.percentile(per_click, 95))
+        med = np.median(per_click, axis=0)
+        res.first_click_ms = float(med[0])
+        counts = sorted({n for n in TOTALS if n <= n_clicks} | {min(n_clicks, max(TOTALS))})
+        res.t_total_ms = {str(n): float(res.encode_ms + med[:n].sum()) for n in counts}
+        return res
+
+
 def bench_one(model: str, size: int, device: str = "cpu", threads: int = 2, n_clicks: int = 20,
               repeats: int = 3, budget_s: float = 60.0) -> BenchResult:
-    """Measure one model at one slice size in this process (see the module docstring)."""
+    """Measure one model at one slice size in this process, with its peak memory.
+
+    Peak memory is the increase of this process's peak RSS over its state after building the
+    model (meaningful in a fresh process: ``run_benchmark`` runs this in a worker), plus
+    ``torch.cuda.max_memory_allocated`` on CUDA.
+    """
     import warnings
 
     import torch
 
     torch.set_num_threads(threads)  # the benchmark's choice; library code never sets it
-    res = BenchResult(model=model, device=device, size=size, threads=threads)
     try:
-        pred = _build(model, device)
+        timer = _Timer(model, size, device, n_clicks)
     except (ModuleNotFoundError, ImportError, AttributeError) as err:
+        res = BenchResult(model=model, device=device, size=size, threads=threads)
         res.error = f"not available ({err})"
         return res
-    net = getattr(pred, "net", None)
-    if net is not None:
-        res.params = int(sum(p.numel() for p in net.parameters()))
-        res.crop_size = int(getattr(pred, "crop_size", 0)) or None
-    img, obj_prob = synthetic_slice(size)
-    clicks = scripted_clicks(size, n_clicks)
-    cuda = device.startswith("cuda")
-    if cuda:
+    if timer.cuda:
         torch.cuda.reset_peak_memory_stats()
     base_rss = _peak_rss_mib()
-
-    def sync() -> None:
-        if cuda:
-            torch.cuda.synchronize()
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        # warm-up (allocator, oneDNN kernels)
-        pred.set_image(img)
-        pred.predict(clicks[:1])
-        pred.predict(clicks[:2], prev_prob=obj_prob)
-        enc = []
+        timer.warm_up()
         for _ in range(max(repeats, 1)):
-            sync()
-            t0 = time.perf_counter()
-            pred.set_image(img)
-            sync()
-            enc.append((time.perf_counter() - t0) * 1e3)
-        per_click = np.full((max(repeats, 1), n_clicks), np.nan)
-        start = time.perf_counter()
-        for rep in range(max(repeats, 1)):
-            prev = None
-            for k in range(n_clicks):
-                t0 = time.perf_counter()
-                pred.predict(clicks[: k + 1], prev_prob=prev)
-                sync()
-                per_click[rep, k] = (time.perf_counter() - t0) * 1e3
-                prev = obj_prob
-            if time.perf_counter() - start > budget_s:
+            timer.round()
+            if timer.spent > budget_s:
                 break
-    done = per_click[~np.isnan(per_click).any(axis=1)]
-    res.encode_ms = float(np.median(enc))
-    res.click_median_ms = float(np.median(done))
-    res.click_p95_ms = float(np.percentile(done, 95))
-    med = np.median(done, axis=0)
-    res.first_click_ms = float(med[0])
-    res.t_total_ms = {str(n): float(res.encode_ms + med[:n].sum()) for n in TOTALS if n <= n_clicks}
+    res = timer.result()
     res.peak_mib = max(_peak_rss_mib() - base_rss, 0.0)
-    if cuda:
+    if timer.cuda:
         res.gpu_peak_mib = torch.cuda.max_memory_allocated() / 2**20
     return res
 
 
+def bench_round_robin(models: Sequence[str], size: int, device: str = "cpu", threads: int = 2,
+                      n_clicks: int = 20, repeats: int = 3, budget_s: float = 60.0) -> list[BenchResult]:
+    """Time several models in this process, interleaved: round r runs every model once.
+
+    On a shared machine, load changes during the run then hit every model alike, so the
+    ratios between models stay fair. A model whose time exceeds ``budget_s`` stops early.
+    No memory figures (see ``bench_one``).
+    """
+    import warnings
+
+    import torch
+
+    torch.set_num_threads(threads)
+    timers: list[_Timer | BenchResult] = []
+    for m in models:
+        try:
+            timers.append(_Timer(m, size, device, n_clicks))
+        except (ModuleNotFoundError, ImportError, AttributeError) as err:
+            r = BenchResult(model=m, device=device, size=size, threads=threads)
+            r.error = f"not available ({err})"
+            timers.append(r)
+    live = [t for t in timers if isinstance(t, _Timer)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for t in live:
+            t.warm_up()
+        for _ in range(max(repeats, 1)):
+            for t in live:
+                if not t.rounds or t.spent <= budget_s:
+                    t.round()
+    return [t.result() if isinstance(t, _Timer) else t for t in timers]
+
+
 def _worker(kwargs: dict[str, Any], queue: Any) -> None:
+    fn = kwargs.pop("_fn")
     try:
-        queue.put(asdict(bench_one(**kwargs)))
+        out = fn(**kwargs)
+        queue.put([asdict(r) for r in (out if isinstance(out, list) else [out])])
     except Exception as err:  # reported in the table, never hides the other models
-        r = BenchResult(model=kwargs["model"], device=kwargs["device"], size=kwargs["size"], threads=kwargs["threads"])
-        r.error = f"{type(err).__name__}: {err}"
-        queue.put(asdict(r))
+        names = kwargs.get("models") or [kwargs["model"]]
+        rows = []
+        for m in names:
+            r = BenchResult(model=m, device=kwargs["device"], size=kwargs["size"], threads=kwargs["threads"])
+            r.error = f"{type(err).__name__}: {err}"
+            rows.append(asdict(r))
+        queue.put(rows)
+
+
+def _in_worker(fn: Callable[..., Any], **kwargs: Any) -> list[BenchResult]:
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    proc = ctx.Process(target=_worker, args=({"_fn": fn, **kwargs}, q))
+    proc.start()
+    rows = q.get()
+    proc.join()
+    return [BenchResult(**r) for r in rows]
 
 
 def run_benchmark(
@@ -202,35 +285,37 @@ def run_benchmark(
     isolate: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> list[BenchResult]:
-    """Benchmark every (device, size, model); one worker process each when ``isolate``.
+    """Benchmark every (device, size, model).
+
+    Timings come from ``bench_round_robin`` (all models interleaved in one worker process per
+    device and size); with ``isolate`` each model additionally gets a fresh worker running one
+    interaction for its peak memory. Without ``isolate`` everything runs in this process and
+    memory is not reported.
 
     Returns:
         One ``BenchResult`` per combination, with ``ratio_vs_ritm`` filled where ``ritm-like``
         was measured at the same device and size.
     """
     results: list[BenchResult] = []
-    ctx = mp.get_context("spawn")
     for device in devices:
         for size in sizes:
-            for model in models:
-                if progress is not None:
-                    progress(f"{model} on {device} at {size}x{size}")
-                kw = dict(model=model, size=size, device=device, threads=threads, n_clicks=n_clicks,
-                          repeats=repeats, budget_s=budget_s)
-                if isolate:
-                    q = ctx.Queue()
-                    proc = ctx.Process(target=_worker, args=(kw, q))
-                    proc.start()
-                    data = q.get()
-                    proc.join()
-                    r = BenchResult(**data)
-                else:
-                    r = bench_one(**kw)
-                results.append(r)
+            kw = dict(size=size, device=device, threads=threads, n_clicks=n_clicks, repeats=repeats, budget_s=budget_s)
+            if progress is not None:
+                progress(f"timing {len(models)} models on {device} at {size}x{size}")
+            rows = _in_worker(bench_round_robin, models=list(models), **kw) if isolate else bench_round_robin(models, **kw)
+            if isolate:
+                for r in rows:
+                    if r.error is not None:
+                        continue
+                    if progress is not None:
+                        progress(f"memory of {r.model} on {device} at {size}x{size}")
+                    mem = _in_worker(bench_one, model=r.model, **{**kw, "repeats": 1})[0]
+                    r.peak_mib, r.gpu_peak_mib = mem.peak_mib, mem.gpu_peak_mib
+            results.extend(rows)
+    key = str(min(n_clicks, max(TOTALS)))  # ratio at 20 clicks (or all clicks if fewer)
     for r in results:
         base = next((b for b in results if b.model == BASELINE and b.device == r.device and b.size == r.size
                      and b.error is None), None)
-        key = str(max(TOTALS))
         if base is not None and r.error is None and key in r.t_total_ms and key in base.t_total_ms:
             r.ratio_vs_ritm = base.t_total_ms[key] / r.t_total_ms[key]
     return results
