@@ -96,6 +96,7 @@ def train_step(
     device: torch.device,
     grad_clip: float = 0.0,
     n_iterative: int | None = None,
+    freeze_bn: bool = False,
 ) -> dict[str, float]:
     """Run one iterative-training step and update ``net``.
 
@@ -108,6 +109,8 @@ def train_step(
         device: where to run.
         grad_clip: max gradient norm (0 = off).
         n_iterative: force the number of no-gradient click rounds.
+        freeze_bn: keep BatchNorm layers in eval mode (running statistics fixed; for
+            fine-tuning with small batches).
 
     Returns:
         {"loss", "n_iterative", "clicks" (mean count)}.
@@ -121,7 +124,7 @@ def train_step(
     boxes = boxes_tensor(batch.boxes, device)
     clicks = [list(c) for c in batch.clicks]
     prev = torch.zeros((b, 1, h, w), device=device)
-    net.train()
+    _train_mode(net, freeze_bn)
     feats = net.encode(image)
     if n_it:
         clicked = np.zeros((b, h, w), bool)
@@ -140,7 +143,7 @@ def train_step(
                     if c is not None:
                         clicks[i].append(c)
                         clicked[i, c.row, c.col] = True
-        net.train()
+        _train_mode(net, freeze_bn)
     logits = net.decode(feats, rois, clicks_tensor(clicks, device), prev.detach(), boxes)
     gt_crop = crop_to_roi(gt, rois, s)
     loss = normalized_focal_loss(logits.float(), (gt_crop > 0.5).float())
@@ -151,3 +154,11 @@ def train_step(
     optimizer.step()
     return {"loss": float(loss.detach()), "n_iterative": float(n_it),
             "clicks": float(np.mean([len(c) for c in clicks]))}
+
+
+def _train_mode(net: nn.Module, freeze_bn: bool) -> None:
+    net.train()
+    if freeze_bn:
+        for m in net.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.eval()
