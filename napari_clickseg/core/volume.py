@@ -1,0 +1,208 @@
+"""Propagation of a committed object through the slices of a volume.
+
+Pure numpy/scipy (no Qt, no napari). Slices are 2D along the first axis of a volume; a caller
+passes ``get_slice(z) -> HxW[xC] array`` so that channel selection and lazy (dask/zarr) volumes
+stay the caller's business.
+
+For each next slice the object is re-segmented by the predictor, prompted from the previous
+slice's mask: positive clicks at the maxima of the distance transform of its interior (the
+points deepest inside the object), plus, optionally, its bounding box (padded) as a box prompt.
+Propagation stops when the object vanishes (area below ``min_area``) or when its overlap with
+the previous slice (IoU) drops below ``min_iou`` — the guard against masks that grow towards
+the ends of a stack (micro-sam #382). The function returns the new masks only; the caller
+commits them as one undoable step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Hashable
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from .clicks import Box, Click
+from .session import DEFAULT_THRESHOLD, FeatureStore
+
+__all__ = [
+    "PropagationConfig",
+    "prompts_from_mask",
+    "propagate",
+    "propagate_between",
+    "mask_iou",
+]
+
+
+@dataclass(frozen=True)
+class PropagationConfig:
+    """Settings of slice-to-slice propagation.
+
+    Attributes:
+        min_iou: stop when IoU(new mask, previous slice's mask) falls below this (0..1).
+        min_area: stop when the new mask has fewer pixels than this.
+        n_positive: most positive clicks taken from the previous mask's distance maxima.
+        use_box: also prompt with the previous mask's bounding box (padded by ``box_margin``).
+        box_margin: padding of the box, as a fraction of the box side (plus 2 pixels).
+        max_slices: most slices to fill in one call (None: up to the end of the volume).
+        threshold: probability above which a pixel belongs to the object.
+    """
+
+    min_iou: float = 0.3
+    min_area: int = 8
+    n_positive: int = 3
+    use_box: bool = True
+    box_margin: float = 0.15
+    max_slices: int | None = None
+    threshold: float = DEFAULT_THRESHOLD
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.min_iou <= 1.0:
+            raise ValueError(f"min_iou must lie in [0, 1], got {self.min_iou}")
+        if self.n_positive < 1:
+            raise ValueError(f"n_positive must be >= 1, got {self.n_positive}")
+        if self.max_slices is not None and self.max_slices < 1:
+            raise ValueError(f"max_slices must be >= 1 or None, got {self.max_slices}")
+
+
+def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """IoU of two bool masks of the same shape (1.0 when both are empty)."""
+    union = np.count_nonzero(a | b)
+    return 1.0 if union == 0 else np.count_nonzero(a & b) / union
+
+
+def prompts_from_mask(mask: np.ndarray, config: PropagationConfig = PropagationConfig()) -> tuple[list[Click], Box | None]:
+    """Prompts for the next slice from an HxW bool mask of the object on the previous slice.
+
+    Returns:
+        (clicks, box): positive clicks, deepest point first, each at least the object's
+        "radius" away from the others; the padded bounding box (or None if ``use_box`` is off).
+
+    Raises:
+        ValueError: if the mask is empty.
+    """
+    m = np.asarray(mask, dtype=bool)
+    if not m.any():
+        raise ValueError("the previous slice's mask is empty; nothing to propagate")
+    dt = ndi.distance_transform_edt(np.pad(m, 1))[1:-1, 1:-1]
+    clicks: list[Click] = []
+    work = dt.copy()
+    peak = float(dt.max())
+    radius = max(peak, 2.0)
+    rr, cc = np.ogrid[: m.shape[0], : m.shape[1]]
+    for _ in range(config.n_positive):
+        r, c = np.unravel_index(int(np.argmax(work)), work.shape)
+        if work[r, c] <= 0 or (clicks and work[r, c] < max(2.0, 0.5 * peak)):
+            break
+        clicks.append(Click(int(r), int(c), True))
+        work[(rr - r) ** 2 + (cc - c) ** 2 <= radius**2] = 0
+    box = None
+    if config.use_box:
+        rows, cols = np.nonzero(m)
+        h, w = rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
+        pr, pc = int(round(config.box_margin * h)) + 2, int(round(config.box_margin * w)) + 2
+        box = Box(rows.min() - pr, cols.min() - pc, rows.max() + pr, cols.max() + pc).clip(m.shape)
+    return clicks, box
+
+
+def _segment(predictor: Any, image: np.ndarray, key: Hashable | None, prev: np.ndarray,
+             config: PropagationConfig, store: FeatureStore | None) -> np.ndarray:
+    feats = store.get(key) if (store is not None and key is not None) else None
+    if feats is not None:
+        predictor.set_features(feats)
+    else:
+        predictor.set_image(image)
+        if store is not None and key is not None:
+            store.put(key, predictor.get_features())
+    clicks, box = prompts_from_mask(prev, config)
+    prob = predictor.predict(clicks, prev_prob=None, box=box)
+    mask = prob > config.threshold
+    # keep only the parts connected to a prompt click (no stray blobs elsewhere on the slice)
+    lab, n = ndi.label(mask)
+    if n > 1:
+        keep = {int(lab[c.row, c.col]) for c in clicks} - {0}
+        mask = np.isin(lab, list(keep)) if keep else mask & prev
+    return mask
+
+
+def propagate(
+    get_slice: Callable[[int], np.ndarray],
+    n_slices: int,
+    predictor: Any,
+    start: int,
+    start_mask: np.ndarray,
+    direction: int,
+    config: PropagationConfig = PropagationConfig(),
+    stop: int | None = None,
+    feature_store: FeatureStore | None = None,
+    key_fn: Callable[[int], Hashable] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> dict[int, np.ndarray]:
+    """Propagate an object from slice ``start`` towards ``+1`` or ``-1`` (``direction``).
+
+    Args:
+        get_slice: ``z -> HxW or HxWxC`` slice of the image volume.
+        n_slices: number of slices along the first axis.
+        predictor: a Predictor (``models.base``); its current image is replaced.
+        start: slice index holding ``start_mask``.
+        start_mask: HxW bool mask of the object on slice ``start``.
+        direction: ``+1`` (forward) or ``-1`` (backward).
+        config: thresholds and prompt settings.
+        stop: last slice to fill (inclusive); default the end of the volume in ``direction``.
+        feature_store, key_fn: optional feature cache and slice -> cache key function.
+        progress: ``progress(done, total)`` after each slice.
+        should_stop: polled between slices; True ends the propagation early (cancel).
+
+    Returns:
+        ``{z: HxW bool mask}`` for every slice filled, in order of filling.
+    """
+    if direction not in (1, -1):
+        raise ValueError(f"direction must be +1 (forward) or -1 (backward), got {direction}")
+    if not 0 <= start < n_slices:
+        raise ValueError(f"start slice {start} lies outside 0..{n_slices - 1}")
+    end = (n_slices - 1 if direction > 0 else 0) if stop is None else int(np.clip(stop, 0, n_slices - 1))
+    targets = list(range(start + direction, end + direction, direction))
+    if config.max_slices is not None:
+        targets = targets[: config.max_slices]
+    out: dict[int, np.ndarray] = {}
+    prev = np.asarray(start_mask, dtype=bool)
+    for i, z in enumerate(targets):
+        if should_stop is not None and should_stop():
+            break
+        if not prev.any():
+            break
+        mask = _segment(predictor, get_slice(z), key_fn(z) if key_fn else None, prev, config, feature_store)
+        if np.count_nonzero(mask) < config.min_area or mask_iou(mask, prev) < config.min_iou:
+            break
+        out[z] = mask
+        prev = mask
+        if progress is not None:
+            progress(i + 1, len(targets))
+    return out
+
+
+def propagate_between(
+    get_slice: Callable[[int], np.ndarray],
+    n_slices: int,
+    predictor: Any,
+    z0: int,
+    mask0: np.ndarray,
+    z1: int,
+    mask1: np.ndarray,
+    config: PropagationConfig = PropagationConfig(),
+    **kwargs: Any,
+) -> dict[int, np.ndarray]:
+    """Fill the slices strictly between two annotated slices ``z0`` and ``z1``.
+
+    The lower half is propagated forward from the lower slice, the upper half backward from the
+    upper slice (each half stops on its own if the object vanishes). Keyword arguments go to
+    ``propagate``.
+    """
+    if z0 > z1:
+        z0, z1, mask0, mask1 = z1, z0, mask1, mask0
+    if z1 - z0 < 2:
+        return {}
+    mid = (z0 + z1) // 2
+    out = propagate(get_slice, n_slices, predictor, z0, mask0, +1, config, stop=mid, **kwargs)
+    out.update(propagate(get_slice, n_slices, predictor, z1, mask1, -1, config, stop=mid + 1, **kwargs))
+    return out
