@@ -79,6 +79,7 @@ class _Work:
     c1: int
     factor: int
     shape: tuple[int, int]  # (h, w) at work resolution
+    inner: tuple[bool, bool, bool, bool]  # top, bottom, left, right side lies inside the image
 
     def to_work(self, row: float, col: float) -> tuple[int, int]:
         h, w = self.shape
@@ -107,7 +108,8 @@ def _region(shape: tuple[int, int], clicks: Sequence[Click], prev: np.ndarray | 
     r0, r1 = max(0, min(rows) - margin), min(h, max(rows) + margin + 1)
     c0, c1 = max(0, min(cols) - margin), min(w, max(cols) + margin + 1)
     factor = max(1, math.ceil(max(r1 - r0, c1 - c0) / cfg.max_side))
-    return _Work(r0, r1, c0, c1, factor, (math.ceil((r1 - r0) / factor), math.ceil((c1 - c0) / factor)))
+    wshape = (math.ceil((r1 - r0) / factor), math.ceil((c1 - c0) / factor))
+    return _Work(r0, r1, c0, c1, factor, wshape, (r0 > 0, r1 < h, c0 > 0, c1 < w))
 
 
 def _crop(arr: np.ndarray, work: _Work) -> np.ndarray:
@@ -138,20 +140,28 @@ def _paste(prob: np.ndarray, work: _Work, shape: tuple[int, int]) -> np.ndarray:
     return out
 
 
+def _ring(work: _Work, width: int, all_sides: bool = False) -> np.ndarray:
+    """Bool mask (work resolution) of the region's inner sides, ``width`` pixels wide."""
+    ring = np.zeros(work.shape, bool)
+    top, bottom, left, right = (True,) * 4 if all_sides else work.inner
+    if top:
+        ring[:width, :] = True
+    if bottom:
+        ring[-width:, :] = True
+    if left:
+        ring[:, :width] = True
+    if right:
+        ring[:, -width:] = True
+    return ring
+
+
 def _seeds(image_shape: tuple[int, int], work: _Work, clicks: Sequence[Click], box: Box | None,
            cfg: RegionConfig) -> np.ndarray:
     """Seed map at work resolution: 0 = unknown, FG = object, BG = background."""
     h, w = work.shape
     seeds = np.zeros((h, w), np.uint8)
     # background on the sides of the work region that lie inside the image
-    if work.r0 > 0:
-        seeds[0, :] = BG
-    if work.r1 < image_shape[0]:
-        seeds[-1, :] = BG
-    if work.c0 > 0:
-        seeds[:, 0] = BG
-    if work.c1 < image_shape[1]:
-        seeds[:, -1] = BG
+    seeds[_ring(work, 1)] = BG
     if box is not None:
         b0 = work.to_work(box.row0, box.col0)
         b1 = work.to_work(box.row1, box.col1)
@@ -231,7 +241,7 @@ class RandomWalkerPredictor(_ClassicalPredictor):
 
     smooth = 0.0  # the walker copes with pixel noise; smoothing blurs thin membranes (EM)
 
-    def __init__(self, beta: float = 1000.0, mode: str = "cg_j", region: RegionConfig | None = None) -> None:
+    def __init__(self, beta: float = 8.0, mode: str = "cg_j", region: RegionConfig | None = None) -> None:
         super().__init__(region)
         self.beta = float(beta)
         self.mode = mode
@@ -241,11 +251,17 @@ class RandomWalkerPredictor(_ClassicalPredictor):
         from skimage.segmentation import random_walker
 
         data = _crop(features["image"], work)
-        if float(data.std()) < 1e-6:  # flat region: no edges to follow
+        std = float(data.std())
+        g2 = np.concatenate([np.sum(np.diff(data, axis=a) ** 2, axis=-1).ravel() for a in (0, 1)])
+        mean_g2 = float(g2.mean())
+        if std < 1e-6 or mean_g2 < 1e-12:  # flat region: no edges to follow
             return (seeds == FG).astype(np.float32)
+        # scikit-image weights edges by exp(-beta * g2 / (10 std sqrt(C))); this beta makes that
+        # exp(-self.beta * g2 / mean(g2)): contrast relative to the region's own edge statistics
+        beta = self.beta * 10.0 * std * np.sqrt(data.shape[-1]) / mean_g2
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "isolated pixels/regions" notes from the solver
-            prob = random_walker(data, seeds.astype(np.int32), beta=self.beta, mode=self.mode, tol=1e-3,
+            prob = random_walker(data, seeds.astype(np.int32), beta=beta, mode=self.mode, tol=1e-3,
                                  return_full_prob=True, channel_axis=-1)
         return np.nan_to_num(prob[0], nan=0.0)
 
@@ -292,9 +308,13 @@ class GraphCutPredictor(_ClassicalPredictor):
     * n-links ``smoothness * exp(-beta * |I_p - I_q|^2)`` with ``beta = 1 / (2 mean |I_p - I_q|^2)``
       (Boykov and Jolly 2001; Rother et al. 2004);
     * t-links ``-log P(I_p | object)`` and ``-log P(I_p | background)`` from smoothed colour
-      histograms (``bins`` levels per channel) of the object seeds (disks around positive
-      clicks, grown to ``sample_radius`` work pixels) and the background seeds (negative clicks,
-      region border, box outline);
+      models: a Gaussian fitted to the object samples (disks of ``sample_radius`` work pixels
+      around the object seeds, plus the previous mask) and a smoothed colour histogram
+      (``bins`` levels per channel) of the background seeds and the region's outer ring;
+    * with negative clicks, a click-distance term: pixels nearer (Euclidean) to a negative
+      click than to every positive one pay ``distance_weight * (d_pos - d_neg) / diagonal``
+      for being object, and the other way round (without it a negative click inside an area
+      of object colour only removes its own seed disk);
     * seeds are hard constraints (infinite t-links).
 
     The cut is binary; the returned probability is the 0/1 cut smoothed by a Gaussian of
@@ -305,8 +325,9 @@ class GraphCutPredictor(_ClassicalPredictor):
 
     def __init__(self, smoothness: float = 20.0, bins: int = 16, sample_radius: int = 6,
                  soft_sigma: float = 1.0, fg_model: str = "gauss", min_std: float = 0.1,
-                 region: RegionConfig | None = None) -> None:
+                 distance_weight: float = 20.0, region: RegionConfig | None = None) -> None:
         super().__init__(region)
+        self.distance_weight = float(distance_weight)
         self.fg_model = fg_model
         self.min_std = float(min_std)
         self.smoothness = float(smoothness)
@@ -331,7 +352,19 @@ class GraphCutPredictor(_ClassicalPredictor):
             d_fg = _gauss_nll(data, data[fg_samples], self.min_std) + np.log(bins ** channels)
         else:
             d_fg = -np.log(_histogram_model(codes, fg_samples, bins, channels)[codes])
-        d_bg = -np.log(_histogram_model(codes, bg_seed, bins, channels)[codes])
+        # background colours: its seeds plus the region's outer ring (soft samples only, so an
+        # object touching the image border can still reach it)
+        ring = _ring(work, 2, all_sides=not any(work.inner))
+        bg_samples = bg_seed | (ring & ~fg_samples)
+        d_bg = -np.log(_histogram_model(codes, bg_samples, bins, channels)[codes])
+        neg = (seeds == BG) & ~_ring(work, 1)  # negative clicks and box outline
+        if self.distance_weight > 0 and neg.any():
+            # nearer to a negative click than to every positive one: leaning to background
+            d_pos = ndimage.distance_transform_edt(~fg_seed)
+            d_neg = ndimage.distance_transform_edt(~neg)
+            scale = self.distance_weight / float(np.hypot(*seeds.shape))
+            d_fg = d_fg + scale * np.maximum(d_pos - d_neg, 0)
+            d_bg = d_bg + scale * np.maximum(d_neg - d_pos, 0)
 
         dr = np.sum(np.diff(data, axis=1) ** 2, axis=-1)  # right neighbours, h x (w-1)
         dd = np.sum(np.diff(data, axis=0) ** 2, axis=-1)  # down neighbours, (h-1) x w
