@@ -15,7 +15,9 @@ from napari_clickseg.eval.report import format_table, write_report
 from napari_clickseg.eval.runner import evaluate
 from napari_clickseg.models.base import BasePredictor
 
-CONTRACT_KEYS = {"model", "dataset", "objects", "noc", "nof", "miou_curve", "auc", "latency_ms", "t_total_ms"}
+CONTRACT_KEYS = {
+    "model", "dataset", "objects", "noc", "nof", "miou_curve", "auc", "latency_ms", "t_total_ms"
+}
 
 
 class BoxOracle(BasePredictor):
@@ -99,12 +101,14 @@ def test_runner_numbers_on_the_oracle(tmp_path):
     summary = write_report(res, tmp_path / "out")
     assert CONTRACT_KEYS <= summary.keys()
     on_disk = json.loads((tmp_path / "out" / "summary.json").read_text())
-    assert on_disk["objects"] == 2 and on_disk["dataset"] == "toy" and on_disk["model"] == "box-oracle"
+    assert on_disk["objects"] == 2 and on_disk["dataset"] == "toy"
+    assert on_disk["model"] == "box-oracle"
     assert set(on_disk["noc"]) == set(on_disk["nof"]) == {"85", "90", "95"}
     assert on_disk["noc"]["85"] == pytest.approx(12.0) and on_disk["nof"]["95"] == 1
     assert len(on_disk["miou_curve"]) == 20
     # AUC of the rect curve: (0.375 + 0.625 + 0.875 + 16) / 19; of the line curve: the mean of
-    # its trapezoid = (sum_{k=1}^{19} 11(k + 0.5)/600) / 19 = 11 * 199.5 / 19 / 600 = 11 * 10.5 / 600
+    # its trapezoid = (sum_{k=1}^{19} 11(k + 0.5)/600) / 19 = 11 * 199.5 / 19 / 600
+    # = 11 * 10.5 / 600
     assert on_disk["auc"] == pytest.approx((17.875 / 19 + 115.5 / 600) / 2)
     assert set(on_disk["latency_ms"]) == {"encode_median", "click_median", "click_p95"}
     assert set(on_disk["t_total_ms"]) == {"1", "5", "20"}

@@ -19,7 +19,9 @@ def _only_evaluate(monkeypatch):
     monkeypatch.setattr(cli, "COMMANDS", {"evaluate": cli.COMMANDS["evaluate"]})
 
 
-CONTRACT_KEYS = {"model", "dataset", "objects", "noc", "nof", "miou_curve", "auc", "latency_ms", "t_total_ms"}
+CONTRACT_KEYS = {
+    "model", "dataset", "objects", "noc", "nof", "miou_curve", "auc", "latency_ms", "t_total_ms"
+}
 
 
 def check_outputs(out, n_objects, max_clicks=20):
@@ -33,7 +35,8 @@ def check_outputs(out, n_objects, max_clicks=20):
     assert 0.0 <= summary["auc"] <= 1.0
     assert set(summary["latency_ms"]) == {"encode_median", "click_median", "click_p95"}
     assert set(summary["t_total_ms"]) == {"1", "5", "20"}
-    assert summary["t_total_ms"]["20"] >= summary["t_total_ms"]["5"] >= summary["t_total_ms"]["1"] > 0
+    tot = summary["t_total_ms"]
+    assert tot["20"] >= tot["5"] >= tot["1"] > 0
     rows = list(csv.DictReader(open(out / "per_object.csv")))
     assert len(rows) == n_objects
     assert (out / "miou_curve.png").stat().st_size > 1000
@@ -74,7 +77,7 @@ def write_toy_dataset(root):
 
 @pytest.fixture
 def stand_ins(monkeypatch, tmp_path):
-    """A toy dataset folder (read by the real loader) and an oracle model in place of the registry's."""
+    """A toy dataset folder (read by the real loader); an oracle model replaces the registry's."""
 
     def fake_load_model(name, device="auto", weights=None):
         p = DiskOracle()
@@ -98,24 +101,29 @@ def test_evaluate_cli_on_a_toy_folder(stand_ins, tmp_path, capsys):
 
 def test_evaluate_cli_perturbed_and_min_area(stand_ins, tmp_path):
     out = tmp_path / "ev"
-    rc = cli.main(["evaluate", "--model", "m", "--data", stand_ins, "--jitter", "3", "--misleading", "5",
+    rc = cli.main(["evaluate", "--model", "m", "--data", stand_ins, "--jitter", "3",
+                   "--misleading", "5",
                    "--max-clicks", "10", "--min-area", "200", "--out", str(out), "--no-progress"])
     assert rc == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["objects"] == 2  # the 12x12 square (144 px) is below --min-area
-    assert summary["jitter"] == 3 and summary["misleading"] == 5 and len(summary["miou_curve"]) == 10
+    assert summary["jitter"] == 3 and summary["misleading"] == 5
+    assert len(summary["miou_curve"]) == 10
 
 
 def test_evaluate_cli_bad_settings(stand_ins, tmp_path, capsys):
-    rc = cli.main(["evaluate", "--model", "m", "--data", stand_ins, "--misleading", "20", "--out", str(tmp_path)])
+    def evaluate(data, *extra):
+        return cli.main(["evaluate", "--model", "m", "--data", data, *extra])
+
+    rc = evaluate(stand_ins, "--misleading", "20", "--out", str(tmp_path))
     assert rc == 2 and "misleading" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        cli.main(["evaluate", "--model", "m", "--data", stand_ins, "--objects", "0", "--out", str(tmp_path)])
+        evaluate(stand_ins, "--objects", "0", "--out", str(tmp_path))
     (tmp_path / "file").write_text("x")
-    rc = cli.main(["evaluate", "--model", "m", "--data", stand_ins, "--out", str(tmp_path / "file")])
+    rc = evaluate(stand_ins, "--out", str(tmp_path / "file"))
     assert rc == 2 and "--out" in capsys.readouterr().err
     (tmp_path / "no_masks" / "images").mkdir(parents=True)
-    rc = cli.main(["evaluate", "--model", "m", "--data", str(tmp_path / "no_masks"), "--out", str(tmp_path / "o")])
+    rc = evaluate(str(tmp_path / "no_masks"), "--out", str(tmp_path / "o"))
     assert rc == 2 and "masks" in capsys.readouterr().err
 
 

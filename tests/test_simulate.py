@@ -223,7 +223,8 @@ def test_misleading_clicks_identical_across_runs_and_of_the_right_kind():
     for k, click, prev in zip(c1.kinds[1:], a[1:], a[:-1]):
         if k == "false":
             # the ideal click for `half` is positive inside the missed right part: flipped
-            assert not click.is_positive and gt[click.row, click.col] and not half[click.row, click.col]
+            assert not click.is_positive
+            assert gt[click.row, click.col] and not half[click.row, click.col]
         else:
             # repetitive: same label as the previous click, inside the correctly predicted part
             assert click.is_positive == prev.is_positive

@@ -59,7 +59,9 @@ def iou(pred: np.ndarray, gt: np.ndarray, ignore: np.ndarray | None = None) -> f
     if ignore is not None:
         valid = ~np.asarray(ignore, bool)
         if valid.shape != g.shape:
-            raise ValueError(f"ignore mask has shape {valid.shape} but the ground truth is {g.shape}")
+            raise ValueError(
+                f"ignore mask has shape {valid.shape} but the ground truth is {g.shape}"
+            )
         inter, union = inter & valid, union & valid
     u = int(np.count_nonzero(union))
     return 1.0 if u == 0 else float(np.count_nonzero(inter)) / u

@@ -177,7 +177,9 @@ def sample_training_click(
     return Click(int(r), int(c), positive)
 
 
-def jitter_click(click: Click, amplitude: int, shape: tuple[int, ...], rng: np.random.Generator) -> Click:
+def jitter_click(
+    click: Click, amplitude: int, shape: tuple[int, ...], rng: np.random.Generator
+) -> Click:
     """Shift a click by integer offsets uniform in [-a, a]^2, clipped to the image; label kept.
 
     Args:
@@ -266,10 +268,11 @@ class Clicker:
     ) -> None:
         self.gt = _as_bool_2d(gt, "gt")
         if not self.gt.any():
-            raise ValueError("gt is empty: the object has no pixels, so there is nothing to click on")
-        self.valid = (
-            np.ones(self.gt.shape, bool) if ignore is None else ~_as_bool_2d(ignore, "ignore", self.gt.shape)
-        )
+            raise ValueError("gt is empty: the object has no pixels, so there is nothing to click")
+        if ignore is None:
+            self.valid = np.ones(self.gt.shape, bool)
+        else:
+            self.valid = ~_as_bool_2d(ignore, "ignore", self.gt.shape)
         if jitter < 0:
             raise ValueError(f"jitter must be >= 0 pixels, got {jitter}")
         self.jitter = int(jitter)

@@ -32,10 +32,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="folder with images/ and masks/, an image volume (with --labels), "
              "or a bundled sample: sample-microscopy, sample-mri",
     )
-    parser.add_argument("--labels", type=Path, help="label volume for an image volume given as --data")
-    parser.add_argument("--objects", type=_positive_int, help="evaluate at most N objects (default: all)")
-    parser.add_argument("--max-clicks", type=_positive_int, default=20, help="clicks per object (default 20)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of object sampling and perturbations")
+    parser.add_argument("--labels", type=Path,
+                        help="label volume for an image volume given as --data")
+    parser.add_argument("--objects", type=_positive_int,
+                        help="evaluate N objects drawn at random with --seed (default: all)")
+    parser.add_argument("--max-clicks", type=_positive_int, default=20,
+                        help="clicks per object (default 20)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of object sampling and perturbations (default 0)")
     parser.add_argument("--jitter", type=_non_negative_int, default=0, metavar="A",
                         help="shift every click by integers uniform in [-A, A]^2 (default 0)")
     parser.add_argument("--misleading", type=_non_negative_int, default=0, metavar="K",
@@ -44,7 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where the model runs (default auto: CUDA, then MPS, then CPU)")
     parser.add_argument("--min-area", type=_non_negative_int, metavar="PX",
                         help="skip objects smaller than PX pixels (default: the loader's)")
-    parser.add_argument("--threshold", type=float, default=0.49, help="mask = prob > T (default 0.49)")
+    parser.add_argument("--threshold", type=float, default=0.49,
+                        help="mask = prob > T (default 0.49)")
     parser.add_argument("--weights", type=Path, help="weights file overriding the model's own")
     parser.add_argument("--out", type=Path, required=True, help="output folder (created if absent)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -69,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
     objects = load_objects(args.data, **load_kwargs)
     predictor = load_model(args.model, device=args.device, weights=args.weights)
 
-    bar = tqdm(total=args.objects, unit="obj", desc=f"evaluate {args.model}", disable=args.no_progress)
+    bar = tqdm(total=args.objects, unit="obj", desc=f"evaluate {args.model}",
+               disable=args.no_progress)
 
     def progress(obj) -> None:
         bar.update(1)
@@ -84,7 +90,9 @@ def run(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     if not result.objects:
-        raise ValueError(f"--data {args.data}: no objects to evaluate (check the masks and --min-area)")
+        raise ValueError(
+            f"--data {args.data}: no objects to evaluate (check the masks and --min-area)"
+        )
     summary = write_report(
         result, args.out, device=str(getattr(predictor, "device", args.device)),
         data_path=str(args.data), labels_path=None if args.labels is None else str(args.labels),

@@ -76,11 +76,11 @@ def latency_stats(
         raise ValueError(f"{len(encode_ms)} encoder times but {len(click_ms)} click-time lists")
     nan = float("nan")
     enc = np.asarray(encode_ms, float)
-    pooled = np.concatenate([np.asarray(c, float) for c in click_ms]) if len(click_ms) else np.zeros(0)
-    totals = {
-        int(n): (float(np.median([t_total(e, c, n) for e, c in zip(enc, click_ms)])) if enc.size else nan)
-        for n in ns
-    }
+    pooled = np.concatenate([np.asarray(c, float) for c in click_ms] + [np.zeros(0)])
+    totals = {}
+    for n in ns:
+        per_object = [t_total(e, c, n) for e, c in zip(enc, click_ms)]
+        totals[int(n)] = float(np.median(per_object)) if per_object else nan
     return LatencyStats(
         encode_median=float(np.median(enc)) if enc.size else nan,
         click_median=float(np.median(pooled)) if pooled.size else nan,

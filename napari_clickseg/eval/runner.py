@@ -23,8 +23,16 @@ from typing import Any, Callable, Hashable, Iterable
 import numpy as np
 
 from ..core.clicks import Click
-from ..core.metrics import DEFAULT_TARGETS, boundary_iou, iou, miou_curve, never_reached, noc, noc_nof
-from ..core.metrics import normalized_auc
+from ..core.metrics import (
+    DEFAULT_TARGETS,
+    boundary_iou,
+    iou,
+    miou_curve,
+    never_reached,
+    noc,
+    noc_nof,
+    normalized_auc,
+)
 from ..core.simulate import Clicker
 from .latency import LatencyStats, latency_stats
 
@@ -145,7 +153,8 @@ class EvalResult:
 
     @property
     def latency(self) -> LatencyStats:
-        return latency_stats([o.encode_ms for o in self.objects], [o.click_ms for o in self.objects])
+        objs = self.objects
+        return latency_stats([o.encode_ms for o in objs], [o.click_ms for o in objs])
 
     @property
     def n_images(self) -> int:
@@ -208,7 +217,9 @@ def evaluate(
         if image is None or gt.ndim != 2:
             raise ValueError(f"sample {name!r} needs an 'image' and a 2D 'gt' mask")
         if tuple(np.shape(image)[:2]) != gt.shape:
-            raise ValueError(f"sample {name!r}: gt has shape {gt.shape} but the image is {np.shape(image)[:2]}")
+            raise ValueError(
+                f"sample {name!r}: gt has shape {gt.shape} but the image is {np.shape(image)[:2]}"
+            )
         clicker = Clicker(gt, ignore, jitter=cfg.jitter, misleading=cfg.misleading,
                           max_clicks=cfg.max_clicks, seed=cfg.seed, index=index)
         if warmup and index == 0:
@@ -221,7 +232,8 @@ def evaluate(
             encode_ms = (time.perf_counter() - t0) * 1000.0
             current_key = object() if key is None else key
         obj = _run_object(predictor, clicker, gt, ignore, cfg)
-        obj.index, obj.name, obj.image_key, obj.encode_ms = index, name, (key if key is not None else name), encode_ms
+        obj.index, obj.name, obj.encode_ms = index, name, encode_ms
+        obj.image_key = key if key is not None else name
         result.objects.append(obj)
         if progress is not None:
             progress(obj)
