@@ -44,3 +44,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"clickseg train: steps {summary.start_step} -> {summary.step} ({summary.stopped}); "
           f"best validation NoC@90 {best}; output in {summary.out}")
     return 0
+
+
+if __name__ == "__main__":  # python -m napari_clickseg.train.command (same as clickseg train)
+    import sys
+
+    _parser = argparse.ArgumentParser(prog="python -m napari_clickseg.train.command")
+    add_arguments(_parser)
+    sys.exit(run(_parser.parse_args()))

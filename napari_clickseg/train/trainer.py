@@ -102,7 +102,7 @@ class Trainer:
         if enc:
             groups.append({"params": enc, "lr_mult": cfg.optim.encoder_lr_mult})
         self.optimizer = torch.optim.Adam(groups, lr=cfg.optim.lr, betas=(0.9, 0.999), eps=1e-8,
-                                          weight_decay=cfg.optim.weight_decay)
+                                          weight_decay=cfg.optim.weight_decay, foreach=True)
         self.step = 0
         self.best: float | None = None
         self._val_groups: dict[str, list[Any]] | None = None
