@@ -216,16 +216,10 @@ def _volume_sources(
 
 
 def _volume_arrays_sources(path: Path, labels: Path, min_area: int, semantic: bool) -> list[_Source]:
-    vol = read_volume(path)
-    if vol.ndim == 3 and vol.shape[0] == 1:
-        # a 2D image (read_volume wraps it): treat as one image with a 2D mask
-        return _file_sources(path, labels, _strip_suffix(path), min_area, semantic, volume=None)
     lab = read_labels(labels)
-    if lab.ndim != 3:
-        raise ValueError(
-            f"labels {labels} have shape {lab.shape} but the image {path} is a volume of shape "
-            f"{vol.shape}; pass a label volume ZxHxW of the same size"
-        )
+    if lab.ndim == 2:  # a 2D image with its mask
+        return _file_sources(path, labels, _strip_suffix(path), min_area, semantic, volume=False)
+    vol = read_volume(path)
     _check_same_shape(vol.shape, lab.shape, str(path), str(labels))
     return _volume_sources(lambda: vol, lab, _strip_suffix(path), path.name, str(labels), min_area, semantic)
 
