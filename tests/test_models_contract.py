@@ -163,3 +163,27 @@ def test_4096_slice_works():
         prob = p.predict([Click(2000, 2000)])
         prob = p.predict([Click(2000, 2000), Click(2050, 2100, False)], prev_prob=prob)
     _check_prob(prob, img.shape)
+
+
+@pytest.mark.parametrize("name", LEARNED)
+def test_first_click_double_pass_inside_decode(name):
+    """MFP: an all-zero previous map with a click costs two head passes (same in training)."""
+    from napari_clickseg.models.networks import build_network
+
+    net = build_network(name, crop_size=32).eval()
+    head = "_head" if hasattr(net, "_head") else "_net"
+    calls = []
+    original = getattr(net, head)
+    setattr(net, head, lambda *a, **k: calls.append(a[0].img.shape[0]) or original(*a, **k))
+    img = torch.rand(2, 3, 40, 40)
+    rois = torch.tensor([[0.0, 0.0, 39.0, 39.0]] * 2)
+    clicks = torch.tensor([[[20.0, 20.0, 1.0]], [[10.0, 10.0, 1.0]]])
+    prev = torch.zeros(2, 1, 40, 40)
+    prev[1, 0, 5:15, 5:15] = 0.9  # sample 1 already has a prediction
+    with torch.no_grad():
+        net.decode(net.encode(img), rois, clicks, prev, None)
+    assert calls == [1, 2]  # first pass for sample 0 only, then the whole batch
+    calls.clear()
+    with torch.no_grad():
+        net.decode(net.encode(img), rois, clicks, prev, None, modulate=False)
+    assert calls == [2]

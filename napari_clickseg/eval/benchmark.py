@@ -267,7 +267,7 @@ def _worker(kwargs: dict[str, Any], queue: Any) -> None:
 def _in_worker(fn: Callable[..., Any], **kwargs: Any) -> list[BenchResult]:
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
-    proc = ctx.Process(target=_worker, args=({"_fn": fn, **kwargs}, q))
+    proc = ctx.Process(target=_worker, args=({"_fn": fn, **kwargs}, q), daemon=True)
     proc.start()
     rows = q.get()
     proc.join()

@@ -20,8 +20,9 @@ crop ``rois`` and returns crop logits. The head's inputs, all at crop resolution
 sparse graph propagation at 1/4 (methods 4.3): every pixel attends to the click positions only.
 
 Logits at 1/4 are upsampled bilinearly to the crop size; the predictor pastes them back.
-MFP modulation is applied inside ``decode`` (inputs only, no gradient), IOG guidance maps are
-zeros when there is no box.
+MFP modulation is applied inside ``decode`` (inputs only, no gradient), including its
+first-click double pass (so the trainer and the predictor feed the head the same inputs); IOG
+guidance maps are zeros when there is no box.
 """
 
 from __future__ import annotations
@@ -36,9 +37,9 @@ from torch import Tensor, nn
 
 from ..core.modulation import MFPConfig
 from .fdrn_encoder import Encoder, EncoderConfig, prepare_encoder_input
-from .guidance import box_guidance, click_guidance, mfp_modulate
+from .guidance import HeadInputs, mfp_inputs, prepare_head_inputs
 from .layers import ConvBNReLU, NonLocalAttention, ScaledAdd, SepResBlock, SparseGraphPropagation, imagenet_normalize
-from .roi import crop_image_to_roi, crop_to_roi
+from .roi import crop_to_roi
 
 __all__ = ["FDRNConfig", "FDRNNet", "config_from_dict"]
 
@@ -59,6 +60,7 @@ class FDRNConfig:
         propagation: ``"nonlocal"`` (FDRN) or ``"sgn"`` (CSFPN sparse propagation).
         mfp: feed the MFP-modulated previous probability (else the plain one twice).
         mfp_n_prob, mfp_r_max: MFP hyper-parameters (methods 2.3).
+        mfp_double_pass: MFP's first-click double pass inside ``decode``.
     """
 
     family: str = "fdrn"
@@ -73,6 +75,7 @@ class FDRNConfig:
     mfp: bool = True
     mfp_n_prob: int = 7
     mfp_r_max: float = 100.0
+    mfp_double_pass: bool = True
 
     def __post_init__(self) -> None:
         if isinstance(self.encoder, dict):
@@ -174,30 +177,37 @@ class FDRNNet(nn.Module):
                 first; the last valid row is the current click.
             prev_prob: (B, 1, H, W) previous probability in [0, 1] (image frame).
             boxes: (B, 4) (row0, col0, row1, col1) or rows of -1 (no box); None = no boxes.
-            modulate: apply MFP modulation (False for the first pass of the first-click
-                double pass, where the modulated map must equal the plain one).
+            modulate: MFP modulation (with the config's first-click double pass: samples with
+                an all-zero previous-probability crop get a no-gradient pass with P = P~ = 0
+                first, whose output is then modulated). False feeds the plain map twice.
 
         Returns:
             (B, 1, crop_size, crop_size) logits.
         """
         cfg, s = self.config, self.crop_size
-        image = features["image"]
-        b = rois.shape[0]
         dtype = features["low"].dtype
         fov = tuple(float(v) for v in features["fov"])
-        both = crop_image_to_roi(image, rois, s, extra=prev_prob)  # one resampling pass
-        img, prev = both[:, :3].to(dtype), both[:, 3:].clamp(0.0, 1.0)
-        g = click_guidance(clicks, rois, s)
-        prev_mod = mfp_modulate(prev, g.crop_clicks, g.valid, self.mfp_config) if (modulate and cfg.mfp) else prev
-        iog = box_guidance(boxes, clicks, rois, s, b, rois.device)
-        hist_in = self._fmt(torch.cat([g.hist, prev, prev_mod, iog], 1).to(dtype))
+        inp = prepare_head_inputs(features["image"], rois, clicks, prev_prob, boxes, s, dtype)
+        low = self._fmt(crop_to_roi(features["low"], rois, s // 4, src_hw=fov))
+        sem = self._fmt(crop_to_roi(features["high"], rois, s // 16, src_hw=fov))
+        prev, prev_mod = mfp_inputs(
+            inp,
+            self.mfp_config if (modulate and cfg.mfp) else None,
+            cfg.mfp_double_pass,
+            lambda idx, sub: self._head(sub, sub.prev, sub.prev, low[idx], sem[idx]),
+        )
+        return self._head(inp, prev, prev_mod, low, sem)
+
+    def _head(self, inp: HeadInputs, prev: Tensor, prev_mod: Tensor, low: Tensor, sem: Tensor) -> Tensor:
+        """F2 proper: crop inputs + ROI-aligned features -> (B, 1, s, s) logits."""
+        cfg, s = self.config, self.crop_size
+        g, dtype = inp.guide, inp.img.dtype
+        hist_in = self._fmt(torch.cat([g.hist, prev, prev_mod, inp.iog], 1).to(dtype))
         cur_in = self._fmt(torch.cat([g.current, prev_mod], 1).to(dtype))
         guide = self.guide_fuse(torch.cat([self.hist_embed(hist_in), self.cur_embed(cur_in)], 1))
-        x = self.stem_norm(self.img_embed(self._fmt(imagenet_normalize(img))) + self.guide_scale(guide))
-        low = self._fmt(crop_to_roi(features["low"], rois, s // 4, src_hw=fov))
+        x = self.stem_norm(self.img_embed(self._fmt(imagenet_normalize(inp.img))) + self.guide_scale(guide))
         x = self.texture(torch.cat([x, low], 1))
         y = self.down_high(self.block_mid(self.down_mid(x)))
-        sem = self._fmt(crop_to_roi(features["high"], rois, s // 16, src_hw=fov))
         eh = cfg.encoder.high
         y = self.sem_in(torch.cat([y, sem[:, :eh]], 1))
         if cfg.propagation == "nonlocal":

@@ -12,15 +12,20 @@ Click tensors are (B, N, 3) rows (row, col, is_positive), padded with rows of -1
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from ..core.modulation import MFPConfig, modulate
-from .roi import map_points_to_roi
+from .roi import crop_image_to_roi, map_points_to_roi
 
-__all__ = ["ClickGuidance", "click_guidance", "box_guidance", "mfp_modulate", "last_valid_index"]
+__all__ = [
+    "ClickGuidance", "HeadInputs", "click_guidance", "box_guidance", "mfp_modulate", "mfp_inputs",
+    "prepare_head_inputs", "last_valid_index",
+]
 
 DISK_RADIUS = 5.0
 IOG_SIGMA = 10.0
@@ -200,3 +205,83 @@ def mfp_modulate(
             seq = [(float(r), float(c), bool(v > 0.5)) for r, c, v in rows[ok]]
             out[i, 0] = modulate(p_np[i, 0], seq, cfg)
         return torch.from_numpy(out).to(prev_crop.device, prev_crop.dtype)
+
+
+@dataclass
+class HeadInputs:
+    """Everything a click head sees at crop resolution (shared by all learned networks).
+
+    Attributes:
+        img: (B, 3, s, s) image crop in [0, 1] (network dtype).
+        prev: (B, 1, s, s) previous probability crop in [0, 1] (float32).
+        guide: disk maps and click bookkeeping (``ClickGuidance``).
+        iog: (B, 2, s, s) IOG inside/outside maps (zeros without a box).
+    """
+
+    img: Tensor
+    prev: Tensor
+    guide: ClickGuidance
+    iog: Tensor
+
+    def subset(self, idx: Tensor) -> "HeadInputs":
+        g = self.guide
+        sub = ClickGuidance(g.hist[idx], g.current[idx], g.crop_clicks[idx], g.valid[idx], g.current_idx[idx], g.count[idx])
+        return HeadInputs(self.img[idx], self.prev[idx], sub, self.iog[idx])
+
+
+def prepare_head_inputs(
+    image: Tensor, rois: Tensor, clicks: Tensor, prev_prob: Tensor, boxes: Tensor | None, size: int, dtype: torch.dtype
+) -> HeadInputs:
+    """Crop the image and previous probability (one resampling pass) and draw the guidance.
+
+    Args:
+        image: (B, 3, H, W) float in [0, 1] or uint8.
+        rois: (B, 4) ROIs (row0, col0, row1, col1), image pixels, inclusive.
+        clicks: (B, N, 3) (row, col, is_positive), -1 padding, oldest first.
+        prev_prob: (B, 1, H, W) in [0, 1].
+        boxes: (B, 4) or None.
+        size: crop side.
+        dtype: dtype of the image crop (the network's).
+    """
+    both = crop_image_to_roi(image, rois, size, extra=prev_prob)
+    img, prev = both[:, :3].to(dtype), both[:, 3:].clamp(0.0, 1.0)
+    g = click_guidance(clicks, rois, size)
+    iog = box_guidance(boxes, clicks, rois, size, rois.shape[0], rois.device)
+    return HeadInputs(img, prev, g, iog)
+
+
+def mfp_inputs(
+    inp: HeadInputs,
+    cfg: MFPConfig | None,
+    double_pass: bool,
+    plain_pass: Callable[[Tensor, HeadInputs], Tensor],
+) -> tuple[Tensor, Tensor]:
+    """(prev, modulated prev) crops for the head, with MFP's first-click double pass.
+
+    Samples whose previous-probability crop is all zero but that have a click first get a
+    no-gradient head pass with ``P = P~ = 0`` (``plain_pass(idx, inputs_subset) -> logits``);
+    its sigmoid replaces their previous probability, which is then modulated (methods 2.3).
+    Done inside ``decode`` so training and inference see the same inputs.
+
+    Args:
+        inp: the head inputs.
+        cfg: MFP parameters, or None to feed the plain previous probability twice.
+        double_pass: run the first-click double pass.
+        plain_pass: head on a subset of the batch with prev_mod = prev.
+
+    Returns:
+        (prev (B, 1, s, s), prev_mod (B, 1, s, s)), float32.
+    """
+    prev = inp.prev
+    if cfg is None:
+        return prev, prev
+    g = inp.guide
+    if double_pass:
+        need = (g.count > 0) & (prev.flatten(1).amax(dim=1) <= 0)
+        if bool(need.any()):
+            idx = need.nonzero()[:, 0]
+            with torch.no_grad():
+                first = torch.sigmoid(plain_pass(idx, inp.subset(idx)).float())
+            prev = prev.clone()
+            prev[idx] = first.to(prev.dtype)
+    return prev, mfp_modulate(prev, g.crop_clicks, g.valid, cfg)

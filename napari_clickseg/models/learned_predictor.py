@@ -6,9 +6,10 @@ image. The slice itself is kept as uint8 (4x less memory than float; 48 MiB for 
 
 Per click (``predict``): Zoom-In ROI from (prev_prob, clicks, box) (``core.zoom``), the head on
 the crop (MFP modulation and IOG guidance inside ``decode``), sigmoid, paste back into the
-previous probability map. The first click of an object (no previous probability) uses MFP's
-double pass: one pass without modulation gives an initial map, which is modulated and fed to a
-second pass. ``predict`` is a pure function of its inputs (the ROI is recomputed each call).
+previous probability map (pixels outside the ROI keep it). The first click of an object (no
+previous probability in the ROI) costs MFP's double pass, also inside ``decode``: one pass
+without modulation gives an initial map, which is modulated and fed to a second pass.
+``predict`` is a pure function of its inputs (the ROI is recomputed each call).
 
 Device: ``"auto"`` picks CUDA, then MPS, then CPU. On CPU the network runs in float32 with
 channels-last and BatchNorm folded; on CUDA in bf16 (fp16 where bf16 is unsupported). All work
@@ -54,7 +55,6 @@ class LearnedPredictor(BasePredictor):
         card: its model card (informative).
         zoom: Zoom-In parameters.
         half: bf16/fp16 on CUDA.
-        double_first_pass: MFP's first-click double pass (only when the network uses MFP).
 
     Attributes:
         trained: whether the weights were trained (False: random weights).
@@ -73,7 +73,6 @@ class LearnedPredictor(BasePredictor):
         card: dict[str, Any] | None = None,
         zoom: ZoomConfig = ZoomConfig(),
         half: bool = True,
-        double_first_pass: bool = True,
     ) -> None:
         super().__init__()
         self.device = resolve_device(device)
@@ -86,7 +85,6 @@ class LearnedPredictor(BasePredictor):
         self.weights = weights
         self.card = card
         self.zoom = zoom
-        self.double_first_pass = bool(double_first_pass) and bool(getattr(net.config, "mfp", False))
         self._warned = False
 
     # -- per slice -----------------------------------------------------------------------
@@ -141,14 +139,11 @@ class LearnedPredictor(BasePredictor):
             else:
                 ct = torch.zeros((1, 0, 3), device=dev)
             bt = None if box is None else torch.tensor([list(box.as_tuple())], dtype=torch.float32, device=dev)
-            empty = prev_prob is None or not np.any(prev_prob[roi.row0 : roi.row1 + 1, roi.col0 : roi.col1 + 1])
             prev_np = np.zeros((h, w), np.float32) if prev_prob is None else prev_prob
             prev = torch.from_numpy(np.ascontiguousarray(prev_np, dtype=np.float32))[None, None].to(dev)
-            if self.double_first_pass and empty and clicks:
-                first = self.net.decode(features, rois, ct, prev, bt, modulate=False)
-                prev = paste_from_roi(torch.sigmoid(first.float()), rois, (h, w), base=prev)
+            # MFP (incl. the first-click double pass) happens inside decode
             logits = self.net.decode(features, rois, ct, prev, bt)
-            prob = paste_from_roi(torch.sigmoid(logits.float()), rois, (h, w), base=prev if prev_prob is not None else None)
+            prob = paste_from_roi(torch.sigmoid(logits.float()), rois, (h, w), base=prev)
             return prob[0, 0].cpu().numpy()
 
 

@@ -23,9 +23,8 @@ from torch import Tensor, nn
 
 from ..core.modulation import MFPConfig
 from .fdrn_encoder import Encoder, EncoderConfig
-from .guidance import box_guidance, click_guidance, mfp_modulate
+from .guidance import HeadInputs, mfp_inputs, prepare_head_inputs
 from .layers import Conv1S, ConvBNReLU, ScaledAdd, SepResBlock
-from .roi import crop_image_to_roi, crop_to_roi
 
 __all__ = ["RITMLikeConfig", "RITMLikeNet", "ritm_config_from_dict"]
 
@@ -42,6 +41,7 @@ class RITMLikeConfig:
         guide: hidden width of the Conv1S guidance stem.
         mfp: feed the MFP-modulated previous probability.
         mfp_n_prob, mfp_r_max: MFP hyper-parameters.
+        mfp_double_pass: MFP's first-click double pass inside ``decode``.
     """
 
     family: str = "ritm-like"
@@ -52,6 +52,7 @@ class RITMLikeConfig:
     mfp: bool = True
     mfp_n_prob: int = 7
     mfp_r_max: float = 100.0
+    mfp_double_pass: bool = True
 
     def __post_init__(self) -> None:
         if isinstance(self.encoder, dict):
@@ -108,17 +109,22 @@ class RITMLikeNet(nn.Module):
     ) -> Tensor:
         """Run the whole network on the crop; same arguments and result as ``FDRNNet.decode``."""
         cfg, s = self.config, self.crop_size
-        image = features["image"]
-        b = rois.shape[0]
         dtype = next(self.parameters()).dtype
-        both = crop_image_to_roi(image, rois, s, extra=prev_prob)  # one resampling pass
-        img, prev = both[:, :3].to(dtype), both[:, 3:].clamp(0.0, 1.0)
-        g = click_guidance(clicks, rois, s)
-        prev_mod = mfp_modulate(prev, g.crop_clicks, g.valid, self.mfp_config) if (modulate and cfg.mfp) else prev
-        iog = box_guidance(boxes, clicks, rois, s, b, rois.device)
+        inp = prepare_head_inputs(features["image"], rois, clicks, prev_prob, boxes, s, dtype)
+        prev, prev_mod = mfp_inputs(
+            inp,
+            self.mfp_config if (modulate and cfg.mfp) else None,
+            cfg.mfp_double_pass,
+            lambda idx, sub: self._net(sub, sub.prev, sub.prev),
+        )
+        return self._net(inp, prev, prev_mod)
+
+    def _net(self, inp: HeadInputs, prev: Tensor, prev_mod: Tensor) -> Tensor:
+        """The whole network on the crop inputs -> (B, 1, s, s) logits."""
+        s, g = self.crop_size, inp.guide
         disks = torch.maximum(g.hist, g.current)
-        guide = self.conv1s(self._fmt(torch.cat([disks, prev, prev_mod, iog], 1).to(dtype)))
-        low, high = self.encoder(self._fmt(img), stem_add=self.guide_scale(guide))
+        guide = self.conv1s(self._fmt(torch.cat([disks, prev, prev_mod, inp.iog], 1).to(inp.img.dtype)))
+        low, high = self.encoder(self._fmt(inp.img), stem_add=self.guide_scale(guide))
         up = F.interpolate(high, size=low.shape[-2:], mode="bilinear", align_corners=False)
         logits = self.classifier(self.dec_block(self.dec_in(torch.cat([low, up], 1))))
         return F.interpolate(logits, size=(s, s), mode="bilinear", align_corners=False)
