@@ -170,7 +170,7 @@ def _file_sources(
     image: Path, labels: Path, name: str, min_area: int, semantic: bool, volume: bool | None
 ) -> list[_Source]:
     """Sources of one image file (2D) or volume file with its label file."""
-    lab = read_labels(labels)
+    lab = read_labels(labels, ndim=2 if volume is False else None)
     if volume is None:
         volume = lab.ndim == 3
     if not volume:

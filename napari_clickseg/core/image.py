@@ -39,9 +39,13 @@ def validate_slice(image: np.ndarray, name: str = "image") -> np.ndarray:
         ValueError: for wrong dimensionality, tiny or empty images, NaN/inf values, or
             constant images (nothing to segment).
     """
+    if image is None:
+        raise TypeError(f"{name} is None; pass a 2D array HxW or HxWxC")
     arr = np.asarray(image)
     if arr.dtype == bool:
         arr = arr.astype(np.uint8)
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape}); pass an image with pixels")
     if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
         raise TypeError(f"{name} has dtype {arr.dtype}; expected an integer or float image")
     if arr.ndim == 3 and arr.shape[-1] > 4 and arr.shape[0] <= 4:
