@@ -1,0 +1,693 @@
+"""The annotator dock widget: click, correct, commit, propagate, save.
+
+The widget translates napari events into core calls and writes results back; it holds no
+segmentation logic. One ``InteractiveSession`` per widget (no global state); prompt layers in
+``layers.PromptLayers``; commits through ``core.labels`` (only changed pixels are written, via
+``Labels.data_setitem``); propagation through ``core.volume`` in a thread worker; save/resume
+through ``core.persistence``. Every failure becomes a napari notification and leaves the session
+usable and the committed labels unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+from napari.layers import Image, Labels
+from napari.qt.threading import create_worker
+from napari.utils import progress
+from napari.utils.notifications import show_error, show_info, show_warning
+from qtpy.QtWidgets import (
+    QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
+    QSpinBox, QVBoxLayout, QWidget,
+)
+
+from ..core.clicks import Click
+from ..core.feature_cache import FeatureCache, feature_key
+from ..core.labels import Edit, LabelHistory, commit_mask, next_free_id
+from ..core.persistence import AnnotationFile, ObjectRecord, load_annotation, save_annotation
+from ..core.session import InteractiveSession
+from ..core.volume import PropagationConfig, propagate, propagate_between
+from ..models.registry import list_models, load_model
+from .layers import ImageGeometry, PromptLayers
+from .shortcuts import bind_shortcuts, shortcut_help, unbind_shortcuts
+from .workers import LockedStore, precompute_features, run_propagation
+
+__all__ = ["AnnotatorWidget"]
+log = logging.getLogger(__name__)
+NEW_LABELS = "<new labels layer>"
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+class AnnotatorWidget(QWidget):
+    """Click-based annotation of the slice the viewer shows.
+
+    Args:
+        napari_viewer: the viewer (napari injects it).
+        model: initial model name (default: ``fdrn`` when it loads, else ``random-walker``).
+    """
+
+    def __init__(self, napari_viewer: Any, model: str | None = None) -> None:
+        super().__init__()
+        self.viewer = napari_viewer
+        self.session: InteractiveSession | None = None
+        self.geometry: ImageGeometry | None = None
+        self.prompts: PromptLayers | None = None
+        self.target: Labels | None = None
+        self.history = LabelHistory()
+        self.records: list[ObjectRecord] = []
+        self.positive_click = True
+        self.model_name: str | None = None
+        self._make_predictor: Callable[[], Any] | None = None
+        self._store = LockedStore(FeatureCache(max_items=64))
+        self._index: tuple[int, ...] | None = None  # slice the session holds
+        self._syncing = False
+        self._workers: list[Any] = []
+        self._abort = threading.Event()
+        self._build_ui()
+        self.viewer.mouse_drag_callbacks.append(self._on_mouse)
+        self.viewer.dims.events.current_step.connect(self._on_step)
+        self.viewer.layers.events.inserted.connect(self._refresh_layer_lists)
+        self.viewer.layers.events.removed.connect(self._on_layer_removed)
+        bind_shortcuts(self, [self.viewer])
+        self._refresh_layer_lists()
+        self.refresh_models()
+        want = model or ("fdrn" if "fdrn" in list_models() else "random-walker")
+        if not self.set_model(want, quiet=model is None) and want != "random-walker":
+            self.set_model("random-walker")
+        self.setToolTip(shortcut_help())
+
+    # ------------------------------------------------------------------ UI
+    def _build_ui(self) -> None:
+        self.image_combo, self.labels_combo = QComboBox(), QComboBox()
+        self.model_combo, self.device_combo = QComboBox(), QComboBox()
+        self.device_combo.addItems(DEVICES)
+        self.channel_combo = QComboBox()
+        self.channel_combo.addItems(["none / RGB", "first axis"])
+        self.active_box = QCheckBox("annotator active (mouse clicks add prompts)")
+        self.active_box.setChecked(True)
+        self.overwrite_box = QCheckBox("overwrite existing objects")
+        self.polarity_label = QLabel()
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.min_iou = QSpinBox()
+        self.min_iou.setRange(0, 100)
+        self.min_iou.setValue(30)
+        self.min_iou.setSuffix(" % IoU to go on")
+        form = QFormLayout()
+        form.addRow("image", self.image_combo)
+        form.addRow("channels", self.channel_combo)
+        form.addRow("target labels", self.labels_combo)
+        form.addRow("model", self.model_combo)
+        form.addRow("device", self.device_combo)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(self.active_box)
+        lay.addWidget(self.polarity_label)
+
+        def row(*buttons: tuple[str, Callable[[], Any]]) -> QHBoxLayout:
+            h = QHBoxLayout()
+            for text, fn in buttons:
+                b = QPushButton(text)
+                b.clicked.connect(lambda _=False, f=fn: f())
+                h.addWidget(b)
+            return h
+
+        lay.addLayout(row(("Commit [Shift-C]", self.commit), ("Reset object [Shift-X]", self.reset_object)))
+        lay.addLayout(row(("Undo [Ctrl-Z]", self.undo), ("Redo [Ctrl-Shift-Z]", self.redo),
+                          ("+/- [N]", self.toggle_polarity)))
+        lay.addWidget(self.overwrite_box)
+        vol = QGroupBox("3D")
+        vl = QVBoxLayout(vol)
+        vl.addWidget(self.min_iou)
+        vl.addLayout(row(("Propagate back [Shift-B]", self.propagate_backward),
+                         ("Propagate fwd [Shift-F]", self.propagate_forward)))
+        vl.addLayout(row(("Propagate between", self.propagate_between), ("Precompute volume", self.precompute),
+                         ("Cancel", self.cancel)))
+        lay.addWidget(vol)
+        lay.addLayout(row(("Save labels + prompts…", self._save_dialog), ("Resume…", self._load_dialog)))
+        lay.addWidget(self.status)
+        lay.addStretch(1)
+        self.image_combo.currentTextChanged.connect(lambda name: self.set_image_layer(name) if name else None)
+        self.channel_combo.currentIndexChanged.connect(lambda _: self._rebuild_geometry())
+        self.labels_combo.activated.connect(lambda _: self.set_target(self.labels_combo.currentText()))
+        self.model_combo.activated.connect(lambda _: self.set_model(self.model_combo.currentText()))
+        self.device_combo.activated.connect(lambda _: self.set_model(self.model_name or "random-walker"))
+        self._show_polarity()
+
+    def _show_polarity(self) -> None:
+        kind = "POSITIVE (green)" if self.positive_click else "NEGATIVE (red)"
+        self.polarity_label.setText(f"left click adds: {kind}; right click: the opposite")
+
+    def _own_layers(self) -> list[Any]:
+        return self.prompts.layers if self.prompts is not None else []
+
+    def _refresh_layer_lists(self, event: Any = None) -> None:
+        own = set(map(id, self._own_layers()))
+        images = [lyr.name for lyr in self.viewer.layers if isinstance(lyr, Image) and id(lyr) not in own]
+        labels = [lyr.name for lyr in self.viewer.layers if isinstance(lyr, Labels) and id(lyr) not in own]
+        for combo, names in ((self.image_combo, images), (self.labels_combo, labels + [NEW_LABELS])):
+            current = combo.currentText()
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItems(names)
+            if current in names:
+                combo.setCurrentText(current)
+            combo.blockSignals(False)
+        if self.geometry is None and images:
+            self.set_image_layer(images[-1])
+        if self.target is not None and self.target.name in labels:
+            self.labels_combo.setCurrentText(self.target.name)
+
+    def _on_layer_removed(self, event: Any) -> None:
+        layer = event.value
+        if self.geometry is not None and layer is self.geometry.layer:
+            show_warning("clickseg: the annotated image layer was removed; choose another image")
+            self._drop_image()
+        elif layer is self.target:
+            self.target = None
+            self.history.clear()
+        self._refresh_layer_lists()
+
+    def refresh_models(self) -> None:
+        """Re-read the registry (e.g. after a fine-tune) into the model menu."""
+        current = self.model_combo.currentText()
+        self.model_combo.clear()
+        self.model_combo.addItems(list_models())
+        if current:
+            self.model_combo.setCurrentText(current)
+
+    # ------------------------------------------------------------------ model / image / target
+    def set_model(self, name: str, device: str | None = None, quiet: bool = False) -> bool:
+        """Load model ``name``; on failure notify and keep the previous model. Returns success."""
+        device = device or self.device_combo.currentText()
+        try:
+            predictor = load_model(name, device=device)
+        except Exception as err:  # noqa: BLE001 - any load failure becomes a message
+            if not quiet:
+                show_error(f"clickseg: could not load model {name!r}: {err}")
+            if self.model_name:
+                self.model_combo.setCurrentText(self.model_name)
+            return False
+        self.set_predictor(predictor, lambda: load_model(name, device=device))
+        return True
+
+    def set_predictor(self, predictor: Any, factory: Callable[[], Any] | None = None) -> None:
+        """Use ``predictor`` (any Predictor) from now on; the current object's clicks are replayed."""
+        clicks, box = (self.session.clicks, self.session.box) if (self.session and self.session.has_image) else ((), None)
+        self.model_name = getattr(predictor, "name", "custom")
+        self._make_predictor = factory or (lambda: predictor)
+        self.session = InteractiveSession(predictor, feature_store=self._store)
+        self._index = None
+        if self.model_combo.findText(self.model_name) < 0:
+            self.model_combo.addItem(self.model_name)
+        self.model_combo.setCurrentText(self.model_name)
+        if getattr(predictor, "trained", True) is False:
+            show_warning(f"clickseg: model {self.model_name!r} has random (untrained) weights")
+        if clicks or box is not None:
+            show_info("clickseg: model changed; the current object is re-segmented with the new model")
+            self._resegment()
+
+    def set_image_layer(self, layer: Any) -> bool:
+        """Annotate ``layer`` (an Image layer or its name). The current object is dropped."""
+        if isinstance(layer, str):
+            layer = self.viewer.layers[layer] if layer in self.viewer.layers else None
+        if not isinstance(layer, Image):
+            show_error(f"clickseg: {layer!r} is not an Image layer")
+            return False
+        if self.geometry is not None and layer is self.geometry.layer:
+            return True
+        if self.session is not None and self.session.has_image and self.session.clicks:
+            show_warning("clickseg: image changed; the unfinished object was dropped (committed labels are kept)")
+        try:
+            geometry = ImageGeometry(layer, channel_axis=0 if self.channel_combo.currentIndex() == 1 else None)
+        except ValueError as err:
+            show_error(f"clickseg: {err}")
+            return False
+        self._drop_image()
+        self.geometry = geometry
+        self._attach_prompts()
+        if self.target is not None and self.target.data.shape != geometry.spatial_shape:
+            show_warning(f"clickseg: target {self.target.name!r} does not match the new image; choose or create one")
+            self.target = None
+            self.history.clear()
+        self.image_combo.blockSignals(True)
+        self.image_combo.setCurrentText(layer.name)
+        self.image_combo.blockSignals(False)
+        return True
+
+    def _rebuild_geometry(self) -> None:
+        if self.geometry is not None:
+            layer = self.geometry.layer
+            self.geometry = None
+            self.set_image_layer(layer)
+
+    def _drop_image(self) -> None:
+        if self.prompts is not None:
+            unbind_shortcuts([self.prompts.positive, self.prompts.negative, self.prompts.box])
+            self.prompts.remove()
+        self.prompts, self.geometry, self._index = None, None, None
+
+    def _attach_prompts(self) -> None:
+        assert self.geometry is not None
+        selected = self.viewer.layers.selection.active
+        self.prompts = PromptLayers(self.viewer, self.geometry)
+        for layer in (self.prompts.positive, self.prompts.negative):
+            layer.events.data.connect(self._on_points_event)
+        self.prompts.box.events.data.connect(self._on_box_event)
+        bind_shortcuts(self, [self.prompts.positive, self.prompts.negative, self.prompts.box])
+        if selected is not None:
+            self.viewer.layers.selection.active = selected
+
+    def set_target(self, layer: Any = None) -> Labels | None:
+        """Use ``layer`` (Labels or name) as the target; None or NEW_LABELS creates one."""
+        if self.geometry is None:
+            show_error("clickseg: choose an image layer first")
+            return None
+        if layer in (None, NEW_LABELS):
+            g = self.geometry
+            n = len(g.spatial_shape)
+            layer = self.viewer.add_labels(
+                np.zeros(g.spatial_shape, np.uint32), name="clickseg labels",
+                scale=g.layer.scale[-n:], translate=g.layer.translate[-n:],
+            )
+        elif isinstance(layer, str):
+            layer = self.viewer.layers[layer] if layer in self.viewer.layers else None
+        if not isinstance(layer, Labels):
+            show_error(f"clickseg: {layer!r} is not a Labels layer")
+            return self.target
+        if layer.data.shape != self.geometry.spatial_shape:
+            show_error(
+                f"clickseg: labels layer {layer.name!r} has shape {layer.data.shape}, but the image "
+                f"needs {self.geometry.spatial_shape}; choose another layer or create a new one"
+            )
+            if self.target is not None:
+                self.labels_combo.setCurrentText(self.target.name)
+            return self.target
+        if not isinstance(layer.data, np.ndarray):
+            show_error(f"clickseg: labels layer {layer.name!r} is not held in memory (numpy); convert it first")
+            return self.target
+        if layer is not self.target:
+            self.history.clear()
+        self.target = layer
+        self._refresh_layer_lists()
+        self.labels_combo.setCurrentText(layer.name)
+        return layer
+
+    # ------------------------------------------------------------------ slice handling
+    def current_index(self) -> tuple[int, ...]:
+        assert self.geometry is not None
+        return self.geometry.current_index(self.viewer)
+
+    def _ensure_slice(self) -> bool:
+        """Make the session hold the viewer's current slice (encode once, cached)."""
+        if self.geometry is None or self.session is None:
+            show_error("clickseg: choose an image layer and a model first")
+            return False
+        if self.viewer.dims.ndisplay != 2:
+            show_warning("clickseg: switch the viewer to 2D to annotate a slice")
+            return False
+        index = self.current_index()
+        if index == self._index and self.session.has_image:
+            return True
+        image = self.geometry.get_slice(index)
+        try:
+            self.session.set_image(image, key=feature_key(image, self.model_name or ""))
+        except (ValueError, TypeError) as err:
+            show_error(f"clickseg: slice {index} cannot be segmented: {err}")
+            self._index = None
+            return False
+        self._index = index
+        return True
+
+    def _on_step(self, event: Any = None) -> None:
+        if self.prompts is None or self.geometry is None:
+            return
+        index = self.current_index()
+        if index == self._index:
+            return
+        self.prompts.show_mask(index, None)
+        if self.prompts.clicks_on(index) or self.prompts.box_on(index) is not None:
+            self._resegment()  # come back to a slice with clicks: restore its object
+
+    # ------------------------------------------------------------------ prompts
+    def _on_mouse(self, viewer: Any, event: Any):
+        """Left click = positive, right or Ctrl/Shift click = negative; drags pan as usual."""
+        if not self.active_box.isChecked() or self.prompts is None or event.type != "mouse_press":
+            return
+        active = viewer.layers.selection.active
+        if active is self.prompts.box and active.mode != "pan_zoom":
+            return  # drawing a box
+        if active in (self.prompts.positive, self.prompts.negative) and active.mode != "pan_zoom":
+            return  # editing points directly
+        if isinstance(active, Labels) and active.mode != "pan_zoom":
+            return  # painting labels
+        start = np.asarray(event.position, float)
+        dragged = False
+        yield
+        while event.type == "mouse_move":
+            dragged = dragged or np.abs(np.asarray(event.position) - start).max() > 2
+            yield
+        if dragged:
+            return
+        negative = event.button == 2 or any(m in ("Control", "Shift") for m in map(str, event.modifiers))
+        self.add_click_world(start, self.positive_click != negative)
+
+    def add_click_world(self, world: Any, is_positive: bool = True) -> None:
+        """Add a click at a world position (as a mouse click would)."""
+        assert self.geometry is not None and self.prompts is not None
+        coords = self.geometry.data_coords(world)
+        lead, r, c = self.geometry.spatial_of(coords)
+        if not self.geometry.inside(lead, r, c):
+            show_warning("clickseg: click outside the image ignored")
+            return
+        self.prompts.add_click(coords, is_positive)
+
+    def add_click(self, row: float, col: float, is_positive: bool = True) -> None:
+        """Add a click at (row, col) on the current slice (as a mouse click would)."""
+        if self.geometry is None or self.prompts is None:
+            show_error("clickseg: choose an image layer first")
+            return
+        lead = self.current_index()
+        if not self.geometry.inside(lead, row, col):
+            show_warning(f"clickseg: click at ({row}, {col}) lies outside the image; ignored")
+            return
+        self.prompts.add_click(self.geometry.point_for(lead, row, col), is_positive)
+
+    def _on_points_event(self, event: Any) -> None:
+        if self._syncing or str(getattr(event, "action", "changed")) not in ("added", "changed", "removed"):
+            return
+        self._resegment()
+
+    def _on_box_event(self, event: Any) -> None:
+        if self._syncing or str(getattr(event, "action", "changed")) not in ("added", "changed", "removed"):
+            return
+        if self.prompts is not None and self.geometry is not None:
+            self._syncing = True
+            try:
+                self.prompts.clear_box_on(self.current_index(), keep_newest=True)
+            finally:
+                self._syncing = False
+        self._resegment()
+
+    def _resegment(self) -> None:
+        """Bring the session in line with the prompt layers on the current slice."""
+        if self.prompts is None or not self._ensure_slice():
+            return
+        assert self.session is not None and self.geometry is not None
+        index = self._index
+        clicks = self.prompts.clicks_on(index)
+        outside = [c for c in clicks if not self.geometry.inside(index, c.row, c.col)]
+        if outside:
+            show_warning(f"clickseg: {len(outside)} click(s) outside the image ignored")
+            clicks = [c for c in clicks if c not in outside]
+        box = self.prompts.box_on(index)
+        version = self.session.version
+        try:
+            if box != self.session.box:
+                self.session.set_box(box)
+            self.session.set_clicks(clicks)
+        except (ValueError, RuntimeError) as err:
+            show_error(f"clickseg: segmentation failed: {err}")
+            return
+        if self.session.version >= version:
+            self._show()
+
+    def _show(self) -> None:
+        if self.prompts is not None and self._index is not None and self.session is not None:
+            mask = self.session.mask if self.session.has_image else None
+            self.prompts.show_mask(self._index, mask)
+            self.status.setText(f"{self.model_name}: {len(self.session.clicks)} click(s), "
+                                f"{int(mask.sum()) if mask is not None else 0} px")
+
+    def _sync_layers_from_session(self) -> None:
+        assert self.prompts is not None and self.session is not None
+        self._syncing = True
+        try:
+            self.prompts.set_clicks_on(self._index, self.session.clicks)
+        finally:
+            self._syncing = False
+        self._show()
+
+    def toggle_polarity(self) -> None:
+        self.positive_click = not self.positive_click
+        self._show_polarity()
+
+    def reset_object(self) -> None:
+        """Clear the current object's clicks and box on this slice (committed labels untouched)."""
+        if self.prompts is None:
+            return
+        index = self.current_index()
+        self._syncing = True
+        try:
+            self.prompts.set_clicks_on(index, [])
+            self.prompts.clear_box_on(index)
+        finally:
+            self._syncing = False
+        if self.session is not None and self.session.has_image:
+            self.session.reset()
+        self.prompts.show_mask(index, None)
+
+    def undo(self) -> None:
+        """Undo the last click; with no click left, undo the last commit or propagation."""
+        if self.session is not None and self.session.has_image and self.session.can_undo and self._index == self.current_index():
+            self.session.undo()
+            self._sync_layers_from_session()
+        elif self.target is not None and self.history.can_undo:
+            edit = self.history.undo(self.target.data, write=self.target.data_setitem)
+            ids = set(edit.label_ids)
+            self.records = [r for r in self.records if not (r.label_id in ids and r in edit.meta.get("records", []))]
+            show_info(f"clickseg: undid {edit.meta.get('what', 'commit')} of object(s) {sorted(ids)}")
+
+    def redo(self) -> None:
+        """Redo the last undone click; otherwise the last undone commit or propagation."""
+        if self.session is not None and self.session.has_image and self.session.can_redo and self._index == self.current_index():
+            self.session.redo()
+            self._sync_layers_from_session()
+        elif self.target is not None and self.history.can_redo:
+            edit = self.history.redo(self.target.data, write=self.target.data_setitem)
+            self.records.extend(edit.meta.get("records", []))
+
+    # ------------------------------------------------------------------ commit
+    def _write_edit(self, edit: Edit) -> None:
+        assert self.target is not None
+        for p in edit.patches:
+            idx, _, after = p.changed()
+            self.target.data_setitem(idx, after)
+        self.history.push(edit)
+        self.records.extend(edit.meta.get("records", []))
+
+    def commit(self) -> int | None:
+        """Write the current object into the target layer with the next free id; returns the id."""
+        if self.session is None or not self.session.has_image or self._index != self.current_index():
+            show_warning("clickseg: nothing to commit on this slice")
+            return None
+        mask = self.session.mask
+        if not mask.any():
+            show_warning("clickseg: the current object is empty; click on it first")
+            return None
+        if self.target is None and self.set_target(self.labels_combo.currentText() or None) is None:
+            return None
+        data = self.target.data
+        label_id = next_free_id(data)
+        try:
+            patch = commit_mask(data, mask, self._index, label_id, self.overwrite_box.isChecked(), apply=False)
+        except ValueError as err:
+            show_error(f"clickseg: cannot commit: {err}")
+            return None
+        if patch is None:
+            show_warning("clickseg: the object lies entirely under existing objects; tick 'overwrite' to replace them")
+            return None
+        rec = ObjectRecord(label_id, self._index, list(self.session.clicks), self.session.box, self.model_name or "")
+        self._write_edit(Edit([patch], (label_id,), {"what": "commit", "records": [rec]}))
+        self.reset_object()
+        self.status.setText(f"committed object {label_id} on slice {self._index}")
+        return label_id
+
+    # ------------------------------------------------------------------ 3D
+    def propagate_forward(self) -> Any:
+        return self.propagate(+1)
+
+    def propagate_backward(self) -> Any:
+        return self.propagate(-1)
+
+    def propagate_between(self) -> Any:
+        return self.propagate(0)
+
+    def _last_object(self) -> tuple[int, tuple[int, ...]] | None:
+        if self.target is None:
+            return None
+        index = self.current_index()
+        for r in reversed(self.records):
+            if r.index == index and np.any(self.target.data[index] == r.label_id):
+                return r.label_id, index
+        ids = np.unique(self.target.data[index])
+        ids = ids[ids > 0]
+        return (int(ids[-1]), index) if ids.size else None
+
+    def propagate(self, direction: int, label_id: int | None = None) -> Any:
+        """Propagate an object from the current slice: +1 forward, -1 backward, 0 between.
+
+        Runs in a thread worker; the result is committed as one undo step. Returns the worker.
+        """
+        if self.geometry is None or self.geometry.n_lead != 1:
+            show_warning("clickseg: propagation needs a 3D stack")
+            return None
+        found = self._last_object() if label_id is None else (label_id, self.current_index())
+        if found is None:
+            show_warning("clickseg: commit an object on this slice first, then propagate it")
+            return None
+        lid, index = found
+        z = index[0]
+        lab = self.target.data
+        src = lab[z] == lid
+        if not src.any():
+            show_warning(f"clickseg: object {lid} is not on slice {z}")
+            return None
+        g, store, model = self.geometry, self._store, self.model_name or ""
+        cfg = PropagationConfig(min_iou=self.min_iou.value() / 100)
+        key_fn = lambda k: feature_key(g.get_slice((k,)), model)  # noqa: E731
+        common = dict(config=cfg, feature_store=store, key_fn=key_fn)
+        if direction == 0:
+            others = [k for k in np.nonzero((lab == lid).reshape(lab.shape[0], -1).any(1))[0] if abs(k - z) > 1]
+            if not others:
+                show_warning(f"clickseg: object {lid} is on no other slice (at least 2 away) to propagate between")
+                return None
+            z1 = int(min(others, key=lambda k: abs(k - z)))
+            other = lab[z1] == lid
+
+            def job(pred, stop):
+                return propagate_between(lambda k: g.get_slice((k,)), g.n_slices, pred, z, src, z1, other, should_stop=stop, **common)
+        else:
+            def job(pred, stop):
+                return propagate(lambda k: g.get_slice((k,)), g.n_slices, pred, z, src, direction, should_stop=stop, **common)
+
+        target = self.target
+        self._abort.clear()
+        worker = create_worker(run_propagation, self._make_predictor, job, self._abort)
+        worker.returned.connect(lambda out: self._commit_propagation(out, lid, target, z))
+        worker.errored.connect(lambda err: show_error(f"clickseg: propagation failed: {err}"))
+        self._start(worker, f"propagating object {lid}")
+        return worker
+
+    def _commit_propagation(self, out: dict, lid: int, target: Labels, z: int) -> None:
+        if target is not self.target:
+            show_warning("clickseg: the target layer changed during propagation; result dropped")
+            return
+        patches = []
+        for k, mask in sorted(out.items()):
+            p = commit_mask(target.data, mask, (k,), lid, self.overwrite_box.isChecked(), apply=False)
+            if p is not None:
+                patches.append(p)
+        if not patches:
+            show_info(f"clickseg: object {lid} did not propagate beyond slice {z}")
+            return
+        recs = [ObjectRecord(lid, (k,), [], None, self.model_name or "", "propagated") for k in sorted(out)]
+        self._write_edit(Edit(patches, (lid,), {"what": "propagation", "records": recs}))
+        show_info(f"clickseg: object {lid} propagated to slices {sorted(out)}")
+        self.status.setText(f"object {lid} propagated to {len(out)} slice(s)")
+
+    def precompute(self) -> Any:
+        """Encode every slice of the stack in a thread worker (progress bar, cancellable)."""
+        if self.geometry is None or self._make_predictor is None:
+            show_error("clickseg: choose an image layer and a model first")
+            return None
+        g, model = self.geometry, self.model_name or ""
+        worker = create_worker(
+            precompute_features, self._make_predictor, lambda k: g.get_slice((k,) if g.n_lead else ()),
+            g.n_slices, lambda k: feature_key(g.get_slice((k,) if g.n_lead else ()), model), self._store,
+        )
+        self._start(worker, "encoding slices", total=g.n_slices)
+        return worker
+
+    def _start(self, worker: Any, what: str, total: int = 0) -> None:
+        pbar = progress(total=total or 1, desc=f"clickseg: {what}")
+        if total:
+            worker.yielded.connect(lambda _: pbar.update(1))
+        self._workers.append(worker)
+
+        def done() -> None:
+            pbar.close()
+            if worker in self._workers:
+                self._workers.remove(worker)
+
+        worker.finished.connect(done)
+        worker.start()
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._workers)
+
+    def cancel(self) -> None:
+        """Stop running background work (precompute, propagation)."""
+        self._abort.set()
+        for w in list(self._workers):
+            if hasattr(w, "quit"):
+                w.quit()
+
+    # ------------------------------------------------------------------ save / resume
+    def settings(self) -> dict:
+        return {
+            "model": self.model_name, "device": self.device_combo.currentText(),
+            "threshold": self.session.threshold if self.session else None,
+            "image_layer": self.geometry.layer.name if self.geometry else None,
+            "channel_axis": self.geometry.channel_axis if self.geometry else None,
+            "channels": list(self.geometry.channels or []) if self.geometry else None,
+            "overwrite": self.overwrite_box.isChecked(), "min_iou": self.min_iou.value() / 100,
+        }
+
+    def save(self, path: str | Path) -> Path | None:
+        """Save the target labels and the prompts of every committed object beside them."""
+        if self.target is None:
+            show_error("clickseg: no target labels layer to save")
+            return None
+        try:
+            side = save_annotation(path, self.target.data, AnnotationFile(list(self.records), self.settings()))
+        except (ValueError, OSError) as err:
+            show_error(f"clickseg: could not save: {err}")
+            return None
+        show_info(f"clickseg: saved {path} and {side.name}")
+        return side
+
+    def load(self, path: str | Path) -> Labels | None:
+        """Resume: load a labels file (+ its prompts JSON) as the target layer."""
+        try:
+            arr, ann = load_annotation(path)
+        except (ValueError, OSError) as err:
+            show_error(f"clickseg: could not resume from {path}: {err}")
+            return None
+        if self.geometry is not None and arr.shape != self.geometry.spatial_shape:
+            show_error(f"clickseg: {path} has shape {arr.shape}, the image needs {self.geometry.spatial_shape}")
+            return None
+        layer = self.viewer.add_labels(arr, name=Path(path).stem)
+        if self.set_target(layer) is layer:
+            self.records = list(ann.objects)
+            model = ann.settings.get("model")
+            if model and model != self.model_name:
+                self.set_model(model)
+        return layer
+
+    def _save_dialog(self) -> None:
+        from qtpy.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getSaveFileName(self, "Save labels", "labels.tif", "TIFF (*.tif *.tiff);;NumPy (*.npy)")
+        if path:
+            self.save(path)
+
+    def _load_dialog(self) -> None:
+        from qtpy.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getOpenFileName(self, "Resume from labels", "", "Labels (*.tif *.tiff *.npy)")
+        if path:
+            self.load(path)
+
+    # ------------------------------------------------------------------ teardown
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+        self.cancel()
+        unbind_shortcuts([self.viewer])
+        if self._on_mouse in self.viewer.mouse_drag_callbacks:
+            self.viewer.mouse_drag_callbacks.remove(self._on_mouse)
+        super().closeEvent(event)

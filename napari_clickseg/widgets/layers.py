@@ -1,0 +1,236 @@
+"""Adapters between napari layers and the core: image geometry, slices, and the prompt layers.
+
+``ImageGeometry`` says which axes of an Image layer are spatial (``(*lead, H, W)``; lead is empty
+for 2D and ``(z,)`` for stacks) and which are channels (RGB last axis, or a chosen leading
+channel axis), and cuts the 2D slice the viewer shows. ``PromptLayers`` owns the Points
+(positive/negative), Shapes (box) and preview Labels layers, all with the image's ndim, scale
+and translate, so data coordinates of every layer agree and points stay on their slice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..core.clicks import Box, Click
+
+__all__ = ["ImageGeometry", "PromptLayers", "POS_COLOR", "NEG_COLOR"]
+
+POS_COLOR = "lime"
+NEG_COLOR = "red"
+ORDER = "order"  # Points feature holding the click's global order (clicks sorted by it)
+
+
+@dataclass
+class ImageGeometry:
+    """Spatial/channel layout of one Image layer.
+
+    Attributes:
+        layer: the napari Image layer.
+        channel_axis: None, or 0 when the first data axis holds channels (non-RGB layers).
+        channels: channel indices to use (at most 3); None = all (at most 3) channels.
+    """
+
+    layer: Any
+    channel_axis: int | None = None
+    channels: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        data = self.layer.data
+        if isinstance(data, (list, tuple)):  # multiscale: use the full-resolution level
+            raise ValueError(f"layer {self.layer.name!r} is multiscale; load one resolution level")
+        if self.channel_axis not in (None, 0):
+            raise ValueError("the channel axis must be the first axis of the layer (or none)")
+        if self.channel_axis == 0 and self.layer.rgb:
+            raise ValueError(f"layer {self.layer.name!r} is RGB; it has no extra channel axis")
+        shape = self.spatial_shape
+        if len(shape) < 2:
+            raise ValueError(f"layer {self.layer.name!r} has shape {data.shape}; need at least 2D")
+        if len(shape) > 3:
+            raise ValueError(
+                f"layer {self.layer.name!r} has {len(shape)} spatial dimensions (shape {data.shape}); "
+                f"only 2D images and 3D stacks are supported - choose a channel axis or split the "
+                f"layer (e.g. one time point) first"
+            )
+        if self.channel_axis == 0:
+            n = data.shape[0]
+            chans = self.channels if self.channels is not None else tuple(range(min(n, 3)))
+            if not chans or len(chans) > 3 or any(not 0 <= c < n for c in chans):
+                raise ValueError(f"channels {chans} invalid: choose 1-3 of 0..{n - 1}")
+            self.channels = tuple(int(c) for c in chans)
+
+    @property
+    def spatial_shape(self) -> tuple[int, ...]:
+        """Shape of the label array matching this image: ``(*lead, H, W)``."""
+        shape = tuple(self.layer.data.shape)
+        if self.layer.rgb:
+            shape = shape[:-1]
+        if self.channel_axis == 0:
+            shape = shape[1:]
+        return shape
+
+    @property
+    def n_lead(self) -> int:
+        return len(self.spatial_shape) - 2
+
+    @property
+    def n_slices(self) -> int:
+        return self.spatial_shape[0] if self.n_lead else 1
+
+    def lead_axes(self) -> list[int]:
+        """Data axes of the layer holding the leading spatial coordinates."""
+        off = 1 if self.channel_axis == 0 else 0
+        return list(range(off, off + self.n_lead))
+
+    def data_coords(self, world: Sequence[float]) -> np.ndarray:
+        """World position -> layer data coordinates (length ``layer.ndim``)."""
+        return np.asarray(self.layer.world_to_data(np.asarray(world)), dtype=float)
+
+    def spatial_of(self, coords: Sequence[float]) -> tuple[tuple[int, ...], float, float]:
+        """Layer data coordinates -> (lead index, row, col)."""
+        c = np.asarray(coords, dtype=float)
+        lead = tuple(int(round(c[a])) for a in self.lead_axes())
+        return lead, float(c[-2]), float(c[-1])
+
+    def point_for(self, lead: tuple[int, ...], row: float, col: float, like: Sequence[float] | None = None) -> np.ndarray:
+        """(lead, row, col) -> layer data coordinates (channel coordinate from ``like`` or 0)."""
+        out = np.zeros(self.layer.ndim, float) if like is None else np.array(like, float)
+        for a, v in zip(self.lead_axes(), lead):
+            out[a] = v
+        out[-2], out[-1] = row, col
+        return out
+
+    def inside(self, lead: tuple[int, ...], row: float, col: float) -> bool:
+        shape = self.spatial_shape
+        idx = (*lead, int(round(row)), int(round(col)))
+        return all(0 <= v < n for v, n in zip(idx, shape))
+
+    def current_index(self, viewer: Any) -> tuple[int, ...]:
+        """Leading spatial index of the slice the viewer shows (clipped to the layer)."""
+        coords = self.data_coords(viewer.dims.point)
+        lead, _, _ = self.spatial_of(coords)
+        return tuple(int(np.clip(v, 0, n - 1)) for v, n in zip(lead, self.spatial_shape))
+
+    def get_slice(self, lead: tuple[int, ...]) -> np.ndarray:
+        """The 2D slice ``HxW`` (gray) or ``HxWxC`` (RGB / chosen channels, channels last)."""
+        data = self.layer.data
+        if self.channel_axis == 0:
+            arr = np.stack([np.asarray(data[(c, *lead)]) for c in self.channels], axis=-1)
+            return arr[..., 0] if arr.shape[-1] == 1 else arr
+        return np.asarray(data[tuple(lead)])
+
+
+class PromptLayers:
+    """The annotator's own layers: positive/negative Points, box Shapes, preview Labels."""
+
+    def __init__(self, viewer: Any, geometry: ImageGeometry, prefix: str = "clickseg") -> None:
+        self.viewer = viewer
+        self.geometry = geometry
+        img = geometry.layer
+        ndim = img.ndim
+        common = dict(scale=img.scale, translate=img.translate, ndim=ndim)
+        self.positive = viewer.add_points(
+            name=f"{prefix} positive", face_color=POS_COLOR, border_color="white", size=8,
+            features={ORDER: np.zeros(0, int)}, **common,
+        )
+        self.negative = viewer.add_points(
+            name=f"{prefix} negative", face_color=NEG_COLOR, border_color="white", size=8,
+            features={ORDER: np.zeros(0, int)}, **common,
+        )
+        self.box = viewer.add_shapes(
+            name=f"{prefix} box", edge_color="yellow", face_color="transparent", edge_width=2, **common
+        )
+        lab_scale = img.scale[-len(geometry.spatial_shape):]
+        lab_translate = img.translate[-len(geometry.spatial_shape):]
+        self.preview = viewer.add_labels(
+            np.zeros(geometry.spatial_shape, np.uint8), name=f"{prefix} preview", opacity=0.5,
+            scale=lab_scale, translate=lab_translate,
+        )
+        self._order = 0
+        self._shown: tuple[tuple[int, ...], tuple[slice, slice]] | None = None
+
+    @property
+    def layers(self) -> list[Any]:
+        return [self.positive, self.negative, self.box, self.preview]
+
+    def remove(self) -> None:
+        for layer in self.layers:
+            if layer in self.viewer.layers:
+                self.viewer.layers.remove(layer)
+
+    # -- clicks ---------------------------------------------------------------------------
+    def next_order(self) -> int:
+        self._order += 1
+        for layer in (self.positive, self.negative):
+            layer.feature_defaults = {ORDER: self._order + 1}
+        return self._order
+
+    def add_click(self, coords: np.ndarray, is_positive: bool) -> None:
+        """Add one click point (data coordinates); fires the layer's data event."""
+        layer = self.positive if is_positive else self.negative
+        layer.feature_defaults = {ORDER: self.next_order()}
+        layer.add(np.asarray(coords, float)[None])
+
+    def clicks_on(self, lead: tuple[int, ...]) -> list[Click]:
+        """Clicks whose point lies on slice ``lead``, in click order."""
+        found: list[tuple[int, Click]] = []
+        for layer, pos in ((self.positive, True), (self.negative, False)):
+            orders = np.asarray(layer.features[ORDER]) if len(layer.data) else np.zeros(0, int)
+            for k, p in enumerate(layer.data):
+                plead, r, c = self.geometry.spatial_of(p)
+                if plead == lead:
+                    found.append((int(orders[k]) if k < len(orders) else 0, Click(r, c, pos)))
+        found.sort(key=lambda t: t[0])
+        self._order = max([self._order] + [o for o, _ in found])
+        return [c for _, c in found]
+
+    def set_clicks_on(self, lead: tuple[int, ...], clicks: Sequence[Click]) -> None:
+        """Replace the points on slice ``lead`` by ``clicks`` (other slices untouched)."""
+        for layer, pos in ((self.positive, True), (self.negative, False)):
+            keep = [k for k, p in enumerate(layer.data) if self.geometry.spatial_of(p)[0] != lead]
+            orders = list(np.asarray(layer.features[ORDER])[keep]) if len(layer.data) else []
+            pts = [layer.data[k] for k in keep]
+            for c in clicks:
+                if c.is_positive == pos:
+                    pts.append(self.geometry.point_for(lead, c.row, c.col))
+                    orders.append(self.next_order())
+            layer.data = np.asarray(pts, float).reshape(-1, layer.ndim)
+            layer.features = {ORDER: np.asarray(orders, int)}
+            layer.selected_data = set()
+
+    # -- box ------------------------------------------------------------------------------
+    def box_on(self, lead: tuple[int, ...]) -> Box | None:
+        """The newest rectangle drawn on slice ``lead`` as a Box (None if none)."""
+        for verts in reversed(self.box.data):
+            vl, _, _ = self.geometry.spatial_of(verts[0])
+            if vl == lead:
+                rows, cols = verts[:, -2], verts[:, -1]
+                return Box(rows.min(), cols.min(), rows.max(), cols.max())
+        return None
+
+    def clear_box_on(self, lead: tuple[int, ...], keep_newest: bool = False) -> None:
+        idx = [k for k, v in enumerate(self.box.data) if self.geometry.spatial_of(v[0])[0] == lead]
+        if keep_newest and idx:
+            idx = idx[:-1]
+        if idx:
+            self.box.selected_data = set(idx)
+            self.box.remove_selected()
+
+    # -- preview --------------------------------------------------------------------------
+    def show_mask(self, lead: tuple[int, ...], mask: np.ndarray | None) -> None:
+        """Show ``mask`` (HxW bool) on slice ``lead``; writes only the changed bounding box."""
+        data = self.preview.data
+        region: list[tuple[tuple[int, ...], tuple[slice, slice]]] = []
+        if self._shown is not None:
+            region.append(self._shown)
+        if mask is not None and mask.any():
+            rows, cols = np.nonzero(mask)
+            region.append((lead, (slice(rows.min(), rows.max() + 1), slice(cols.min(), cols.max() + 1))))
+        for rlead, (rs, cs) in region:
+            new = mask[rs, cs] if (mask is not None and rlead == lead) else False
+            data[(*rlead, rs, cs)] = np.where(new, 1, 0)
+        self._shown = region[-1] if (mask is not None and mask.any()) else None
+        if region:
+            self.preview.refresh()

@@ -1,0 +1,55 @@
+"""Keyboard shortcuts of the annotator: one table, bound on the viewer and on the prompt layers.
+
+napari >= 0.5 gives a selected layer's keymap priority over the viewer's (napari/napari#7302),
+so every shortcut is bound on the viewer *and* on each Points/Shapes layer the annotator owns.
+Keys avoid napari's defaults (V, P, S, Z, R, ...) and macOS-invalid strings (napari-nninteractive #6).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+__all__ = ["SHORTCUTS", "shortcut_help", "bind_shortcuts", "unbind_shortcuts"]
+
+#: (napari key string, action name on the annotator widget, description)
+SHORTCUTS: tuple[tuple[str, str, str], ...] = (
+    ("Shift-C", "commit", "commit the current object into the target Labels layer (next free id)"),
+    ("Shift-X", "reset_object", "reset the current object (clear its clicks and box)"),
+    ("Control-Z", "undo", "undo the last click (or the last commit / propagation if no click is left)"),
+    ("Control-Shift-Z", "redo", "redo the last undone click, commit or propagation"),
+    ("N", "toggle_polarity", "toggle what a left click adds: positive <-> negative"),
+    ("Shift-F", "propagate_forward", "propagate the committed object to the following slices"),
+    ("Shift-B", "propagate_backward", "propagate the committed object to the preceding slices"),
+)
+
+
+def shortcut_help() -> str:
+    """Plain-text table of the shortcuts (widget tooltip)."""
+    lines = ["Mouse: left click = positive, right click or Ctrl/Shift+click = negative"]
+    lines += [f"{key:<16} {desc}" for key, _, desc in SHORTCUTS]
+    return "\n".join(lines)
+
+
+def _callback(widget: Any, action: str) -> Callable[[Any], None]:
+    def cb(_target: Any) -> None:
+        getattr(widget, action)()
+
+    cb.__name__ = f"clickseg_{action}"
+    return cb
+
+
+def bind_shortcuts(widget: Any, targets: Iterable[Any]) -> None:
+    """Bind every shortcut on each target (a viewer or a layer), overwriting existing keys."""
+    for target in targets:
+        for key, action, _ in SHORTCUTS:
+            target.bind_key(key, _callback(widget, action), overwrite=True)
+
+
+def unbind_shortcuts(targets: Iterable[Any]) -> None:
+    """Remove the annotator's bindings from the targets (e.g. when the widget closes)."""
+    for target in targets:
+        for key, _, _ in SHORTCUTS:
+            try:
+                target.bind_key(key, None)
+            except (KeyError, ValueError, TypeError):
+                pass
