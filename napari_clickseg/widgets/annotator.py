@@ -42,6 +42,18 @@ NEW_LABELS = "<new labels layer>"
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
+class _RefreshingCombo(QComboBox):
+    """A combo box that re-reads its items right before its menu opens."""
+
+    def __init__(self, refresh: Callable[[], None]) -> None:
+        super().__init__()
+        self._refresh = refresh
+
+    def showPopup(self) -> None:  # noqa: N802 - Qt API
+        self._refresh()
+        super().showPopup()
+
+
 class AnnotatorWidget(QWidget):
     """Click-based annotation of the slice the viewer shows.
 
@@ -83,7 +95,7 @@ class AnnotatorWidget(QWidget):
     # ------------------------------------------------------------------ UI
     def _build_ui(self) -> None:
         self.image_combo, self.labels_combo = QComboBox(), QComboBox()
-        self.model_combo, self.device_combo = QComboBox(), QComboBox()
+        self.model_combo, self.device_combo = _RefreshingCombo(self.refresh_models), QComboBox()
         self.device_combo.addItems(DEVICES)
         self.channel_combo = QComboBox()
         self.channel_combo.addItems(["none / RGB", "first axis"])
@@ -175,8 +187,11 @@ class AnnotatorWidget(QWidget):
     def refresh_models(self) -> None:
         """Re-read the registry (e.g. after a fine-tune) into the model menu."""
         current = self.model_combo.currentText()
+        names = list_models()
+        if names == [self.model_combo.itemText(i) for i in range(self.model_combo.count())]:
+            return
         self.model_combo.clear()
-        self.model_combo.addItems(list_models())
+        self.model_combo.addItems(names + ([current] if current and current not in names else []))
         if current:
             self.model_combo.setCurrentText(current)
 
