@@ -1,0 +1,159 @@
+"""Training: config validation, a 10-step run with checkpoint + resume + CSV logs."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from napari_clickseg.train.config import TrainConfig, config_from_dict, config_to_dict, load_config
+from napari_clickseg.train.iterative import boxes_tensor, clicks_tensor
+from napari_clickseg.train.trainer import Trainer
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+TINY_NET = {
+    "width": 16, "mid": 16, "high": 16, "guide": 8,
+    "encoder": {"stem": 8, "low": 16, "mid": 16, "high": 16, "key": 8, "blocks": [1, 1, 1]},
+}
+
+
+def tiny_config(**sections) -> TrainConfig:
+    data = {
+        "model": {"family": "fdrn", "crop_size": 48, "overrides": TINY_NET},
+        "data": {"sources": {"synthetic": 1.0}, "image_size": 64, "min_area": 20},
+        "clicks": {"max_positive": 4, "max_negative": 4, "max_iterative": 1, "box_prob": 0.3},
+        "optim": {"batch_size": 2, "steps": 10, "lr": 1e-3},
+        "validation": {"every": 5, "objects_per_dataset": 0, "synthetic_objects": 1, "max_clicks": 2},
+        "run": {"checkpoint_every": 3, "log_every": 2, "device": "cpu"},
+    }
+    for k, v in sections.items():
+        data[k] = {**data[k], **v}
+    return config_from_dict(data, where="tiny")
+
+
+def test_shipped_configs_are_valid():
+    files = sorted(CONFIGS.glob("*.toml"))
+    assert files, "configs/*.toml missing"
+    for f in files:
+        cfg = load_config(f)
+        assert config_from_dict(config_to_dict(cfg)) == cfg
+
+
+@pytest.mark.parametrize(
+    ("data", "match"),
+    [
+        ({"optim": {"learning_rate": 1.0}}, "unknown key 'optim.learning_rate'"),
+        ({"trainer": {}}, "unknown key 'trainer'"),
+        ({"optim": {"lr": "fast"}}, "optim.lr must be a number"),
+        ({"optim": {"batch_size": 2.5}}, "optim.batch_size must be an integer"),
+        ({"data": {"sources": {"imagenet": 1.0}}}, "unknown source 'imagenet'"),
+        ({"model": {"crop_size": 100}}, "model.crop_size"),
+        ({"clicks": {"box_prob": 2.0}}, "clicks.box_prob"),
+        ({"data": {"scale": [2.0, 1.0]}}, "data.scale"),
+        ({"validation": {"datasets": ["nope"]}}, "validation.datasets"),
+    ],
+)
+def test_config_errors_name_the_key(data, match):
+    with pytest.raises(ValueError, match=match):
+        config_from_dict(data)
+
+
+def test_load_config_file_errors(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load_config(tmp_path / "missing.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[optim\nlr = 1")
+    with pytest.raises(ValueError, match="not valid TOML"):
+        load_config(bad)
+    unknown = tmp_path / "unknown.toml"
+    unknown.write_text("[optim]\nlrr = 0.1\n")
+    with pytest.raises(ValueError, match=r"unknown\.toml: unknown key 'optim\.lrr'"):
+        load_config(unknown)
+
+
+def test_prompt_tensors():
+    from napari_clickseg.core.clicks import Box, Click
+
+    t = clicks_tensor([[Click(1, 2, True)], [Click(3, 4, False), Click(5, 6, True)]])
+    assert t.shape == (2, 2, 3)
+    assert t[0, 1].tolist() == [-1, -1, -1] and t[1, 0].tolist() == [3, 4, 0]
+    assert boxes_tensor([None, None]) is None
+    b = boxes_tensor([None, Box(1, 2, 3, 4)])
+    assert b[0].tolist() == [-1, -1, -1, -1] and b[1].tolist() == [1, 2, 3, 4]
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def test_ten_step_run_checkpoints_resumes_and_logs(tmp_path):
+    from napari_clickseg.models.weights_io import load_network, read_card
+
+    cfg = tiny_config()
+    out = tmp_path / "run"
+    first = Trainer(cfg, out).run(until_step=6)
+    assert first.step == 6 and (out / "checkpoint.pt").is_file()
+    state = torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=True)
+    assert state["step"] == 6
+    saved = {k: v.clone() for k, v in state["state_dict"].items()}
+
+    second = Trainer(cfg, out)
+    summary = second.run(resume=True)
+    assert summary.start_step == 6 and summary.step == 10 and summary.stopped == "done"
+    # resuming really continued from the saved weights (they changed after more steps)
+    after = torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=True)
+    assert after["step"] == 10
+    assert any(not torch.equal(saved[k], after["state_dict"][k]) for k in saved if saved[k].is_floating_point())
+
+    rows = _rows(out / "train_log.csv")
+    assert [int(r["step"]) for r in rows] == [2, 4, 6, 8, 10]
+    assert all(np.isfinite(float(r["loss"])) and float(r["loss"]) > 0 for r in rows)
+    val = _rows(out / "val_log.csv")
+    assert {int(r["step"]) for r in val} == {5, 10}
+    assert {r["group"] for r in val} == {"synthetic", "mean"}
+    assert all(1 <= float(r["noc90"]) <= 2 for r in val)
+
+    for name in ("best", "last"):
+        net = load_network(out / f"{name}.pt", family="fdrn")
+        assert net.crop_size == 48
+        card = read_card(out / f"{name}.pt")
+        assert card["training"]["steps"] in (5, 10) and card["training"]["data"] == {"synthetic": 1.0}
+    assert read_card(out / "last.pt")["training"]["steps"] == 10
+
+
+def test_resume_guards(tmp_path):
+    cfg = tiny_config()
+    with pytest.raises(FileNotFoundError, match="cannot resume"):
+        Trainer(cfg, tmp_path / "empty").run(resume=True)
+    out = tmp_path / "run"
+    Trainer(cfg, out).run(until_step=1)
+    other = tiny_config(model={"crop_size": 64})
+    with pytest.raises(ValueError, match="model"):
+        Trainer(other, out).run(resume=True)
+    from napari_clickseg.train import command
+
+    cfg_file = tmp_path / "tiny.toml"
+    cfg_file.write_text('[model]\ncrop_size = 48\n[data.sources]\nsynthetic = 1.0\n')
+    args = argparse.Namespace(config=cfg_file, out=out, resume=False, device="cpu", max_minutes=None,
+                              until_step=None, no_progress=True)
+    with pytest.raises(ValueError, match="--resume"):
+        command.run(args)
+
+
+def test_cancel_stops_cleanly(tmp_path):
+    cfg = tiny_config(validation={"every": 0})
+    calls = {"n": 0}
+
+    def stop() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 2
+
+    summary = Trainer(cfg, tmp_path / "run").run(should_stop=stop)
+    assert summary.stopped == "cancelled" and summary.step == 2
+    assert (tmp_path / "run" / "checkpoint.pt").is_file()
