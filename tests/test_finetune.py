@@ -1,0 +1,123 @@
+"""Fine-tuning on user labels: end to end into the user model folder, errors, cancel."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from napari_clickseg import list_models, load_model
+from napari_clickseg.core.clicks import Click
+from napari_clickseg.train.finetune import FinetuneConfig, finetune, labelled_slices
+from napari_clickseg.train.finetune_command import parse_slices
+
+TINY_NET = {
+    "width": 16, "mid": 16, "high": 16, "guide": 8,
+    "encoder": {"stem": 8, "low": 16, "mid": 16, "high": 16, "key": 8, "blocks": (1, 1, 1)},
+}
+
+
+@pytest.fixture
+def base_weights(tmp_path):
+    """A tiny (untrained) fdrn weights file + card to fine-tune from."""
+    from napari_clickseg.models.networks import build_network
+    from napari_clickseg.models.weights_io import save_model
+
+    net = build_network("fdrn", crop_size=48, **TINY_NET)
+    return save_model(net, tmp_path / "tiny-base.pt", {"description": "tiny test base"})
+
+
+@pytest.fixture
+def volume():
+    """(6, 64, 64) uint8 volume with a bright disk on slices 1..4 (labels 1), nothing on 0 and 5."""
+    rng = np.random.default_rng(0)
+    img = (rng.random((6, 64, 64)) * 40).astype(np.uint8)
+    lab = np.zeros((6, 64, 64), np.int32)
+    yy, xx = np.mgrid[:64, :64]
+    for z in range(1, 5):
+        disk = (yy - 30 - z) ** 2 + (xx - 28) ** 2 < (10 + z) ** 2
+        lab[z][disk] = 1
+        img[z][disk] += 150
+    return img, lab
+
+
+def fast(**kw) -> FinetuneConfig:
+    base = dict(max_steps=4, batch_size=2, image_size=64, val_every=2, val_clicks=2, device="cpu")
+    base.update(kw)
+    return FinetuneConfig(**base)
+
+
+def test_finetune_end_to_end(volume, base_weights):
+    img, lab = volume
+    seen = []
+    result = finetune(img, lab, base=str(base_weights), name="my-cells", config=fast(),
+                      progress=lambda s, t, info: seen.append((s, t, info)))
+    assert result.name == "my-cells" and result.weights_path.is_file()
+    assert result.weights_path.with_suffix(".json").is_file()
+    assert result.card["family"] == "fdrn"
+    tr = result.card["training"]
+    assert tr["train_slices"] + tr["val_slices"] and sorted(tr["train_slices"] + tr["val_slices"]) == [1, 2, 3, 4]
+    assert len(tr["val_slices"]) == 1 and tr["steps"] == 4
+    assert [s for s, _, _ in seen] == [1, 2, 3, 4] and all(t == 4 for _, t, _ in seen)
+    assert "noc90" in seen[1][2] and np.isfinite(seen[0][2]["loss"])
+    assert [h["step"] for h in result.history] == [0, 2, 4]
+    # the model is listed at once and loads by name
+    assert "my-cells" in list_models() and "my-cells" in list_models("user")
+    predictor = load_model("my-cells", device="cpu")
+    predictor.set_image(img[2])
+    prob = predictor.predict([Click(32, 28, True)])
+    assert prob.shape == (64, 64) and np.isfinite(prob).all()
+
+
+def test_finetune_2d_slice_and_explicit_slices(volume, base_weights):
+    img, lab = volume
+    r = finetune(img[2], lab[2], base=str(base_weights), name="one-slice", config=fast(max_steps=2))
+    assert r.card["training"]["train_slices"] == [0] and r.card["training"]["val_slices"] == []
+    r = finetune(img, lab, slices=[1, 3], base=str(base_weights), name="two", config=fast(max_steps=2))
+    assert r.card["training"]["train_slices"] == [1, 3]
+
+
+def test_finetune_bad_input(volume, base_weights):
+    img, lab = volume
+    b = str(base_weights)
+    with pytest.raises(ValueError, match="no labelled slice"):
+        finetune(img, np.zeros_like(lab), base=b, name="x", config=fast())
+    with pytest.raises(ValueError, match="does not match"):
+        finetune(img[:, :32], lab, base=b, name="x", config=fast())
+    with pytest.raises(ValueError, match="built-in"):
+        finetune(img, lab, base=b, name="random-walker", config=fast())
+    with pytest.raises(ValueError, match="not usable"):
+        finetune(img, lab, base=b, name="../evil", config=fast())
+    with pytest.raises(ValueError, match=r"slices \[0\] carry no labels"):
+        finetune(img, lab, slices=[0, 1], base=b, name="x", config=fast())
+    with pytest.raises(ValueError, match="out of range"):
+        finetune(img, lab, slices=[9], base=b, name="x", config=fast())
+    with pytest.raises(ValueError, match="not a learned network"):
+        finetune(img, lab, base="random-walker", name="x", config=fast())
+    with pytest.raises(KeyError):
+        finetune(img, lab, base="no-such-model", name="x", config=fast())
+    with pytest.raises(ValueError, match="val_fraction"):
+        FinetuneConfig(val_fraction=1.5)
+
+
+def test_finetune_cancel_keeps_best_so_far(volume, base_weights):
+    img, lab = volume
+    calls = {"n": 0}
+
+    def should_stop() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 1
+
+    r = finetune(img, lab, base=str(base_weights), name="stopped", config=fast(max_steps=50),
+                 should_stop=should_stop)
+    assert r.card["training"]["stopped"] == "cancelled" and r.card["training"]["steps"] == 1
+    assert "stopped" in list_models()
+
+
+def test_helpers():
+    assert parse_slices("3,4,7") == [3, 4, 7]
+    assert parse_slices("3-6,1") == [1, 3, 4, 5, 6]
+    with pytest.raises(ValueError, match="--slices"):
+        parse_slices("a-b")
+    lab = np.zeros((4, 3, 3), int)
+    lab[2, 1, 1] = 5
+    assert labelled_slices(lab) == [2]
