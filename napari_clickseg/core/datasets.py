@@ -32,7 +32,6 @@ from .io import (
     IMAGE_SUFFIXES,
     image_shape,
     is_nifti,
-    read_array,
     read_image,
     read_labels,
     read_volume,

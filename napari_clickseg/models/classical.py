@@ -2,32 +2,21 @@
 
 These are the rows of FDRN's Table 1 that need no training, behind the same ``BasePredictor``
 protocol as the networks. ``_encode`` only normalises the slice (``normalize_slice``: HxWx3
-float32 in [0, 1]) and pre-computes cheap maps; all real work happens per click.
+float32 in [0, 1]) and pre-computes cheap maps; all real work happens per click, in three steps
+(a pure function of clicks, previous probability and box):
 
-Shared per-click recipe (a pure function of clicks, previous probability and box):
-
-1. **Work region.** The bounding box of all clicks, the previous mask (``prev_prob > 0.49``)
-   and the box prompt, grown by a margin ``max(min_margin, margin_frac * max(H, W),
-   grow * extent)`` on every side and clipped to the image. The region is downscaled by an
-   integer factor so that its longer side is at most ``max_side`` pixels; that keeps one click
-   well under a second on 1000x1000 slices. Outside the region the probability is 0.
-2. **Seeds.** Disks of radius ``seed_radius`` (work pixels) around the clicks: label 1
-   (object) for positive, 2 (background) for negative clicks; later clicks overwrite earlier
-   ones. Background seeds are also placed on the sides of the work region that lie *inside*
-   the image (the object is assumed not to reach more than the margin beyond the clicks and the
-   previous mask; a click further out grows the region). If that gives no background seed at
-   all (the region is the whole image and there are no negative clicks), the image border is
-   used. A box prompt adds its outline as background seeds and, if there is no positive click,
-   its centre as the object seed.
-3. **Segmentation** by the method, on the work region, then upsampled (bilinear) back.
+1. a **work region** around the clicks, the previous mask and the box, downscaled so that its
+   longer side is at most 192 px (``seed_region.compute_region``);
+2. **seeds** from the clicks, plus background seeds on the region's sides inside the image and
+   on a box outline (``seed_region.click_seeds``; see that module for the exact rules);
+3. **segmentation** by the method on the work region, upsampled (bilinear) and pasted back;
+   outside the region the probability is 0.
 """
 
 from __future__ import annotations
 
-import math
 import warnings
-from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from scipy import ndimage
@@ -35,6 +24,18 @@ from scipy import ndimage
 from ..core.clicks import Box, Click
 from ..core.image import normalize_slice
 from .base import BasePredictor
+from .seed_region import (
+    BG,
+    FG,
+    THRESHOLD,
+    RegionConfig,
+    WorkRegion,
+    click_seeds,
+    compute_region,
+    crop_to_work,
+    paste_from_work,
+    region_ring,
+)
 
 __all__ = [
     "RegionConfig",
@@ -45,143 +46,6 @@ __all__ = [
     "build_graph_cut",
     "build_geodesic",
 ]
-
-FG, BG = 1, 2
-THRESHOLD = 0.49
-
-
-@dataclass(frozen=True)
-class RegionConfig:
-    """Where and at what resolution a classical model works (see the module docstring).
-
-    Attributes:
-        min_margin: smallest margin around clicks / previous mask, in image pixels.
-        margin_frac: margin as a fraction of the image's longer side (used if larger).
-        grow: margin as a fraction of the clicked extent (used if larger).
-        max_side: longer side of the work region after downscaling, in pixels.
-        seed_radius: radius of the click disks, in work pixels.
-    """
-
-    min_margin: int = 32
-    margin_frac: float = 0.25
-    grow: float = 0.5
-    max_side: int = 192
-    seed_radius: int = 2
-
-
-@dataclass(frozen=True)
-class _Work:
-    """A work region: image rows r0:r1, cols c0:c1 (exclusive ends), downscaled by ``factor``."""
-
-    r0: int
-    r1: int
-    c0: int
-    c1: int
-    factor: int
-    shape: tuple[int, int]  # (h, w) at work resolution
-    inner: tuple[bool, bool, bool, bool]  # top, bottom, left, right side lies inside the image
-
-    def to_work(self, row: float, col: float) -> tuple[int, int]:
-        h, w = self.shape
-        r = int(np.clip((row - self.r0 + 0.5) / self.factor - 0.5, 0, h - 1) + 0.5)
-        c = int(np.clip((col - self.c0 + 0.5) / self.factor - 0.5, 0, w - 1) + 0.5)
-        return r, c
-
-
-def _region(shape: tuple[int, int], clicks: Sequence[Click], prev: np.ndarray | None,
-            box: Box | None, cfg: RegionConfig) -> _Work:
-    h, w = shape
-    rows = [c.row for c in clicks]
-    cols = [c.col for c in clicks]
-    if prev is not None:
-        m = prev > THRESHOLD
-        if m.any():
-            rr = np.flatnonzero(m.any(axis=1))
-            cc = np.flatnonzero(m.any(axis=0))
-            rows += [int(rr[0]), int(rr[-1])]
-            cols += [int(cc[0]), int(cc[-1])]
-    if box is not None:
-        rows += [box.row0, box.row1]
-        cols += [box.col0, box.col1]
-    extent = max(max(rows) - min(rows), max(cols) - min(cols))
-    margin = int(max(cfg.min_margin, cfg.margin_frac * max(h, w), cfg.grow * extent))
-    r0, r1 = max(0, min(rows) - margin), min(h, max(rows) + margin + 1)
-    c0, c1 = max(0, min(cols) - margin), min(w, max(cols) + margin + 1)
-    factor = max(1, math.ceil(max(r1 - r0, c1 - c0) / cfg.max_side))
-    wshape = (math.ceil((r1 - r0) / factor), math.ceil((c1 - c0) / factor))
-    return _Work(r0, r1, c0, c1, factor, wshape, (r0 > 0, r1 < h, c0 > 0, c1 < w))
-
-
-def _crop(arr: np.ndarray, work: _Work) -> np.ndarray:
-    """Crop an HxW[xC] map to the work region and block-average it down by ``work.factor``."""
-    a = arr[work.r0:work.r1, work.c0:work.c1]
-    f = work.factor
-    if f == 1:
-        return np.ascontiguousarray(a, dtype=np.float32)
-    from skimage.transform import downscale_local_mean
-
-    factors = (f, f) + (1,) * (a.ndim - 2)
-    out = downscale_local_mean(a.astype(np.float32, copy=False), factors)
-    return np.ascontiguousarray(out[: work.shape[0], : work.shape[1]], dtype=np.float32)
-
-
-def _paste(prob: np.ndarray, work: _Work, shape: tuple[int, int]) -> np.ndarray:
-    """Upsample a work-resolution probability map and paste it into an HxW zero map."""
-    out = np.zeros(shape, np.float32)
-    hh, ww = work.r1 - work.r0, work.c1 - work.c0
-    if work.factor == 1:
-        out[work.r0:work.r1, work.c0:work.c1] = prob
-        return out
-    from skimage.transform import resize
-
-    big = resize(prob.astype(np.float32), (work.shape[0] * work.factor, work.shape[1] * work.factor),
-                 order=1, mode="edge", anti_aliasing=False, preserve_range=True)
-    out[work.r0:work.r1, work.c0:work.c1] = big[:hh, :ww]
-    return out
-
-
-def _ring(work: _Work, width: int, all_sides: bool = False) -> np.ndarray:
-    """Bool mask (work resolution) of the region's inner sides, ``width`` pixels wide."""
-    ring = np.zeros(work.shape, bool)
-    top, bottom, left, right = (True,) * 4 if all_sides else work.inner
-    if top:
-        ring[:width, :] = True
-    if bottom:
-        ring[-width:, :] = True
-    if left:
-        ring[:, :width] = True
-    if right:
-        ring[:, -width:] = True
-    return ring
-
-
-def _seeds(image_shape: tuple[int, int], work: _Work, clicks: Sequence[Click], box: Box | None,
-           cfg: RegionConfig) -> np.ndarray:
-    """Seed map at work resolution: 0 = unknown, FG = object, BG = background."""
-    h, w = work.shape
-    seeds = np.zeros((h, w), np.uint8)
-    # background on the sides of the work region that lie inside the image
-    seeds[_ring(work, 1)] = BG
-    if box is not None:
-        b0 = work.to_work(box.row0, box.col0)
-        b1 = work.to_work(box.row1, box.col1)
-        outline = np.zeros_like(seeds, dtype=bool)
-        outline[b0[0]:b1[0] + 1, b0[1]:b1[1] + 1] = True
-        outline &= ~ndimage.binary_erosion(outline, border_value=0)
-        seeds[outline] = BG
-    yy, xx = np.ogrid[:h, :w]
-    r2 = cfg.seed_radius ** 2
-    effective = list(clicks)
-    if box is not None and not any(c.is_positive for c in clicks):
-        effective.insert(0, Click(*box.center, True))
-    for c in effective:
-        r, q = work.to_work(c.row, c.col)
-        seeds[(yy - r) ** 2 + (xx - q) ** 2 <= r2] = FG if c.is_positive else BG
-    if not (seeds == BG).any():
-        border = np.ones((h, w), bool)
-        border[1:-1, 1:-1] = False
-        seeds[border & (seeds == 0)] = BG
-    return seeds
 
 
 class _ClassicalPredictor(BasePredictor):
@@ -210,15 +74,15 @@ class _ClassicalPredictor(BasePredictor):
                  box: Box | None) -> np.ndarray:
         img = features["image"]
         shape = (img.shape[0], img.shape[1])
-        work = _region(shape, clicks, prev_prob, box, self.region)
-        seeds = _seeds(shape, work, clicks, box, self.region)
+        work = compute_region(shape, clicks, prev_prob, box, self.region)
+        seeds = click_seeds(shape, work, clicks, box, self.region)
         if not (seeds == FG).any():  # only negative clicks: nothing is the object
             return np.zeros(shape, np.float32)
-        prev = None if prev_prob is None else _crop(prev_prob, work) > THRESHOLD
+        prev = None if prev_prob is None else crop_to_work(prev_prob, work) > THRESHOLD
         prob = self._segment(features, work, seeds, prev)
-        return _paste(np.clip(prob, 0.0, 1.0), work, shape)
+        return paste_from_work(np.clip(prob, 0.0, 1.0), work, shape)
 
-    def _segment(self, features: dict[str, Any], work: _Work, seeds: np.ndarray,
+    def _segment(self, features: dict[str, Any], work: WorkRegion, seeds: np.ndarray,
                  prev: np.ndarray | None) -> np.ndarray:
         """Object probability at work resolution (h, w) from seeds (0/FG/BG) and the previous
         mask (bool, work resolution, or None)."""
@@ -246,11 +110,11 @@ class RandomWalkerPredictor(_ClassicalPredictor):
         self.beta = float(beta)
         self.mode = mode
 
-    def _segment(self, features: dict[str, Any], work: _Work, seeds: np.ndarray,
+    def _segment(self, features: dict[str, Any], work: WorkRegion, seeds: np.ndarray,
                  prev: np.ndarray | None) -> np.ndarray:
         from skimage.segmentation import random_walker
 
-        data = _crop(features["image"], work)
+        data = crop_to_work(features["image"], work)
         std = float(data.std())
         g2 = np.concatenate([np.sum(np.diff(data, axis=a) ** 2, axis=-1).ravel() for a in (0, 1)])
         mean_g2 = float(g2.mean())
@@ -335,11 +199,11 @@ class GraphCutPredictor(_ClassicalPredictor):
         self.sample_radius = int(sample_radius)
         self.soft_sigma = float(soft_sigma)
 
-    def _segment(self, features: dict[str, Any], work: _Work, seeds: np.ndarray,
+    def _segment(self, features: dict[str, Any], work: WorkRegion, seeds: np.ndarray,
                  prev: np.ndarray | None) -> np.ndarray:
         import maxflow
 
-        data = np.clip(_crop(features["image"], work), 0.0, 1.0)
+        data = np.clip(crop_to_work(features["image"], work), 0.0, 1.0)
         channels = data.shape[-1]
         bins = self.bins if channels == 3 else 4 * self.bins
         codes = _colour_codes(data, bins)
@@ -354,10 +218,10 @@ class GraphCutPredictor(_ClassicalPredictor):
             d_fg = -np.log(_histogram_model(codes, fg_samples, bins, channels)[codes])
         # background colours: its seeds plus the region's outer ring (soft samples only, so an
         # object touching the image border can still reach it)
-        ring = _ring(work, 2, all_sides=not any(work.inner))
+        ring = region_ring(work, 2, all_sides=not any(work.inner))
         bg_samples = bg_seed | (ring & ~fg_samples)
         d_bg = -np.log(_histogram_model(codes, bg_samples, bins, channels)[codes])
-        neg = (seeds == BG) & ~_ring(work, 1)  # negative clicks and box outline
+        neg = (seeds == BG) & ~region_ring(work, 1)  # negative clicks and box outline
         if self.distance_weight > 0 and neg.any():
             # nearer to a negative click than to every positive one: leaning to background
             d_pos = ndimage.distance_transform_edt(~fg_seed)
@@ -424,16 +288,16 @@ class GeodesicPredictor(_ClassicalPredictor):
         feats["grad"] = np.sqrt(np.sum(gx ** 2 + gy ** 2, axis=-1)).astype(np.float32)
         return feats
 
-    def _segment(self, features: dict[str, Any], work: _Work, seeds: np.ndarray,
+    def _segment(self, features: dict[str, Any], work: WorkRegion, seeds: np.ndarray,
                  prev: np.ndarray | None) -> np.ndarray:
         from skimage.graph import MCP_Geometric
 
-        grad = _crop(features["grad"], work)
+        grad = crop_to_work(features["grad"], work)
         scale = float(grad.mean())
         cost = self.floor + (grad / scale) ** self.power if scale > 1e-8 else np.ones_like(grad)
         cost_pos = cost
         if self.colour > 0:  # leaving the clicked colour is also costly for the object's paths
-            data = _crop(features["image"], work)
+            data = crop_to_work(features["image"], work)
             fg = data[seeds == FG]
             dev = np.sum((data - fg.mean(axis=0)) ** 2, axis=-1) / max(float(data.var() * data.shape[-1]), 1e-8)
             cost_pos = cost + self.colour * dev
