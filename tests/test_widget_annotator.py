@@ -163,3 +163,63 @@ def test_bad_input_notifies_and_keeps_labels(annotator, make_napari_viewer):
     assert w.set_image_layer("img")
     w.add_click(40, 50)
     assert w.prompts.preview.data.any()
+
+
+class _MouseEvent:
+    """Stand-in for napari's read-only mouse event (position in world coordinates)."""
+
+    def __init__(self, position, button=1, modifiers=()):
+        self.type, self.position, self.button, self.modifiers = "mouse_press", position, button, modifiers
+
+
+def _click(viewer, w, position, **kw):
+    ev = _MouseEvent(position, **kw)
+    gen = w._on_mouse(viewer, ev)
+    if gen is None:
+        return
+    next(gen)
+    ev.type = "mouse_release"
+    with pytest.raises(StopIteration):
+        next(gen)
+
+
+def test_simulated_mouse_box_and_shortcuts(annotator):
+    from napari.utils.key_bindings import coerce_keybinding
+
+    from napari_clickseg.widgets.shortcuts import SHORTCUTS
+
+    img, disk = _disk_image()
+    viewer, w = annotator(img)
+    _click(viewer, w, (40, 50))  # left click: positive
+    _click(viewer, w, (5, 5), button=2)  # right click: negative
+    _click(viewer, w, (6, 90), modifiers=("Control",))  # ctrl+click: negative
+    assert len(w.prompts.positive.data) == 1 and len(w.prompts.negative.data) == 2
+    assert [c.is_positive for c in w.session.clicks] == [True, False, False]
+    assert _iou(w.prompts.preview.data > 0, disk) > 0.8
+    _click(viewer, w, (400, 400))  # outside: ignored with a warning
+    assert len(w.session.clicks) == 3
+    # moving a point re-segments (session.set_clicks)
+    data = w.prompts.positive.data.copy()
+    data[0] = (38, 52)
+    w.prompts.positive.data = data
+    assert w.session.clicks[0].coords == (38, 52) and len(w.session.clicks) == 3
+    w.reset_object()
+    assert not w.prompts.preview.data.any() and len(w.prompts.negative.data) == 0
+    # a rectangle on the Shapes layer segments from the box alone
+    w.prompts.box.add_rectangles(np.array([[20, 30], [60, 70]]))
+    assert w.session.box is not None and _iou(w.prompts.preview.data > 0, disk) > 0.7
+    # shortcuts are bound on the viewer and on every prompt layer (layer keymaps win in napari >= 0.5)
+    for target in (viewer, w.prompts.positive, w.prompts.negative, w.prompts.box):
+        for key, action, _ in SHORTCUTS:
+            assert coerce_keybinding(key) in target.keymap, (target, key)
+    w.toggle_polarity()
+    _click(viewer, w, (40, 50))
+    assert w.session.clicks[-1].is_positive is False
+    assert "Shift-C" in w.toolTip()
+    # the Points layer's own binding runs the widget action (here: commit)
+    viewer.layers.selection.active = w.prompts.positive
+    w.toggle_polarity()
+    w.reset_object()
+    w.add_click(40, 50)
+    w.prompts.positive.keymap[coerce_keybinding("Shift-C")](w.prompts.positive)
+    assert w.target is not None and (w.target.data == 1).sum() > 0.8 * disk.sum()

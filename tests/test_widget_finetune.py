@@ -24,6 +24,7 @@ def _blobs_volume(n=4, size=64, seed=0):
     return img, lab
 
 
+@pytest.mark.slow
 def test_finetune_widget_end_to_end_and_model_appears_in_annotator(make_napari_viewer, qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("CLICKSEG_HOME", str(tmp_path))
     from napari_clickseg.models.registry import list_models, user_models_dir
@@ -47,6 +48,7 @@ def test_finetune_widget_end_to_end_and_model_appears_in_annotator(make_napari_v
     ft.device_combo.setCurrentText("cpu")
     ft.allow_untrained.setChecked(True)  # no shipped fdrn weights needed for this test
     ft.name_edit.setText("tiny-ft")
+    ft.extra_config = {"val_clicks": 2, "val_objects": 2, "batch_size": 2, "image_size": 64}
     steps = []
     ft.step_done.connect(lambda s, t, info: steps.append(s))
     worker = ft.start()

@@ -71,6 +71,8 @@ class AnnotatorWidget(QWidget):
         self.target: Labels | None = None
         self.history = LabelHistory()
         self.records: list[ObjectRecord] = []
+        #: where "Save" writes by default (set by ``load``/``save`` and ``clickseg annotate --labels``)
+        self.save_path: Path | None = None
         self.positive_click = True
         self.model_name: str | None = None
         self._make_predictor: Callable[[], Any] | None = None
@@ -654,8 +656,12 @@ class AnnotatorWidget(QWidget):
             "overwrite": self.overwrite_box.isChecked(), "min_iou": self.min_iou.value() / 100,
         }
 
-    def save(self, path: str | Path) -> Path | None:
+    def save(self, path: str | Path | None = None) -> Path | None:
         """Save the target labels and the prompts of every committed object beside them."""
+        path = path or self.save_path
+        if path is None:
+            show_error("clickseg: no file name to save to")
+            return None
         if self.target is None:
             show_error("clickseg: no target labels layer to save")
             return None
@@ -664,6 +670,7 @@ class AnnotatorWidget(QWidget):
         except (ValueError, OSError) as err:
             show_error(f"clickseg: could not save: {err}")
             return None
+        self.save_path = Path(path)
         show_info(f"clickseg: saved {path} and {side.name}")
         return side
 
@@ -680,6 +687,7 @@ class AnnotatorWidget(QWidget):
         layer = self.viewer.add_labels(arr, name=Path(path).stem)
         if self.set_target(layer) is layer:
             self.records = list(ann.objects)
+            self.save_path = Path(path)
             model = ann.settings.get("model")
             if model and model != self.model_name:
                 self.set_model(model)
@@ -688,7 +696,8 @@ class AnnotatorWidget(QWidget):
     def _save_dialog(self) -> None:
         from qtpy.QtWidgets import QFileDialog
 
-        path, _ = QFileDialog.getSaveFileName(self, "Save labels", "labels.tif", "TIFF (*.tif *.tiff);;NumPy (*.npy)")
+        start = str(self.save_path or "labels.tif")
+        path, _ = QFileDialog.getSaveFileName(self, "Save labels", start, "TIFF (*.tif *.tiff);;NumPy (*.npy)")
         if path:
             self.save(path)
 

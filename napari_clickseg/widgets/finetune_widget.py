@@ -41,6 +41,8 @@ class FinetuneWidget(QWidget):
         self.viewer = napari_viewer
         self.worker: Any = None
         self.result: Any = None
+        #: further ``FinetuneConfig`` fields (scripts and tests; e.g. ``{"val_clicks": 3}``)
+        self.extra_config: dict[str, Any] = {}
         self._stop = threading.Event()
         self._pbar: Any = None
         self.image_combo, self.labels_combo, self.base_combo = QComboBox(), QComboBox(), QComboBox()
@@ -147,9 +149,9 @@ class FinetuneWidget(QWidget):
             cfg = FinetuneConfig(
                 max_steps=self.steps.value(), max_minutes=self.minutes.value(),
                 device=self.device_combo.currentText(), allow_untrained=self.allow_untrained.isChecked(),
-                val_every=max(1, min(50, self.steps.value())),
+                **{"val_every": max(1, min(50, self.steps.value())), **self.extra_config},
             )
-        except ValueError as err:
+        except (ValueError, TypeError) as err:
             show_error(f"clickseg: {err}")
             return None
         name, base = self.name_edit.text().strip(), self.base_combo.currentText()

@@ -1,0 +1,72 @@
+"""``clickseg annotate [IMAGE] [--labels LABELS] [--model NAME]``: napari with the annotator docked.
+
+Only argparse/pathlib at module level (``clickseg --help`` stays instant); numpy, napari and
+the widget are imported inside ``run``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("image", nargs="?", type=Path, default=None,
+                        help="2D image (PNG/TIFF) or volume (TIFF stack, NIfTI); default: a synthetic microscopy sample")
+    parser.add_argument("--labels", type=Path, default=None,
+                        help="labels file to continue (TIFF/.npy; its .clickseg.json prompts are resumed); "
+                             "saved there with 'Save labels + prompts'")
+    parser.add_argument("--model", default=None, help="model name (see 'clickseg models'); default fdrn, else random-walker")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"], help="device for learned models")
+    parser.add_argument("--finetune", action="store_true", help="also dock the fine-tuning widget")
+
+
+def _load_image(path: Path):
+    from ..core.io import read_array
+
+    arr = read_array(path)
+    rgb = arr.ndim == 3 and arr.shape[-1] in (3, 4) and min(arr.shape[:2]) > 4
+    return arr, rgb
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.image is not None and not args.image.is_file():
+        raise FileNotFoundError(f"image file {args.image} does not exist")
+    if args.labels is not None and args.labels.suffix.lower() not in (".tif", ".tiff", ".npy"):
+        raise ValueError(f"--labels {args.labels}: use a .tif, .tiff or .npy file")
+    if args.model is not None:
+        from ..models.registry import list_models
+
+        if args.model not in list_models():
+            raise ValueError(f"--model {args.model!r} is unknown; available: {', '.join(list_models())}")
+    import napari
+
+    from .annotator import AnnotatorWidget
+
+    viewer = napari.Viewer(title="napari-clickseg")
+    if args.image is None:
+        from .sample_data import microscopy_volume
+
+        for data, meta, kind in microscopy_volume():
+            getattr(viewer, f"add_{kind}")(data, **meta)
+        image_name = "nuclei (synthetic)"
+    else:
+        arr, rgb = _load_image(args.image)
+        image_name = args.image.stem
+        viewer.add_image(arr, name=image_name, rgb=rgb)
+    widget = AnnotatorWidget(viewer, model=args.model)
+    widget.device_combo.setCurrentText(args.device)
+    widget.set_image_layer(image_name)
+    viewer.window.add_dock_widget(widget, name="ClickSeg annotator", area="right")
+    if args.labels is not None:
+        if args.labels.is_file():
+            widget.load(args.labels)
+        else:
+            widget.set_target(None)
+            widget.save_path = args.labels
+    if args.finetune:
+        from .finetune_widget import FinetuneWidget
+
+        viewer.window.add_dock_widget(FinetuneWidget(viewer), name="ClickSeg fine-tune", area="right")
+    napari.run()
+    return 0
