@@ -154,11 +154,9 @@ def format_table(summary: dict[str, Any]) -> str:
         "        " + "  ".join(f"@{k:>5}" for k in summary["noc"]),
         "NoC     " + "  ".join(f"{f(v):>6}" for v in summary["noc"].values()),
         "NoF     " + "  ".join(f"{v:>6d}" for v in summary["nof"].values()),
-        "mIoU@1 {}  @5 {}  @{} {}  AUC {}  boundary IoU {}".format(
-            f(curve[0] if curve else None, 3), f(curve[4] if len(curve) > 4 else None, 3),
-            len(curve), f(curve[-1] if curve else None, 3), f(summary["auc"], 3),
-            f(summary.get("boundary_iou"), 3),
-        ),
+        "mIoU " + "  ".join(f"@{k} {f(curve[k - 1], 3)}" for k in sorted({1, 5, len(curve)})
+                            if 0 < k <= len(curve))
+        + "  AUC {}  boundary IoU {}".format(f(summary["auc"], 3), f(summary.get("boundary_iou"), 3)),
         "latency ms: encode {}  click median {}  p95 {}".format(
             f(lat["encode_median"]), f(lat["click_median"]), f(lat["click_p95"])
         ),
