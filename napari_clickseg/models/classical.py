@@ -172,9 +172,10 @@ class GraphCutPredictor(_ClassicalPredictor):
     * n-links ``smoothness * exp(-beta * |I_p - I_q|^2)`` with ``beta = 1 / (2 mean |I_p - I_q|^2)``
       (Boykov and Jolly 2001; Rother et al. 2004);
     * t-links ``-log P(I_p | object)`` and ``-log P(I_p | background)`` from smoothed colour
-      models: a Gaussian fitted to the object samples (disks of ``sample_radius`` work pixels
-      around the object seeds, plus the previous mask) and a smoothed colour histogram
-      (``bins`` levels per channel) of the background seeds and the region's outer ring;
+      models: smoothed colour histograms (``bins`` levels per channel; ``fg_model="gauss"``
+      fits one Gaussian to the object instead) of the object samples (disks of
+      ``sample_radius`` work pixels around the object seeds, plus the previous mask if
+      ``use_prev``) and of the background seeds and the region's outer ring;
     * with negative clicks, a click-distance term: pixels nearer (Euclidean) to a negative
       click than to every positive one pay ``distance_weight * (d_pos - d_neg) / diagonal``
       for being object, and the other way round (without it a negative click inside an area
@@ -188,10 +189,11 @@ class GraphCutPredictor(_ClassicalPredictor):
     smooth = 1.0
 
     def __init__(self, smoothness: float = 20.0, bins: int = 16, sample_radius: int = 6,
-                 soft_sigma: float = 1.0, fg_model: str = "gauss", min_std: float = 0.1,
-                 distance_weight: float = 20.0, region: RegionConfig | None = None) -> None:
+                 soft_sigma: float = 1.0, fg_model: str = "hist", min_std: float = 0.1,
+                 distance_weight: float = 20.0, use_prev: bool = True, region: RegionConfig | None = None) -> None:
         super().__init__(region)
         self.distance_weight = float(distance_weight)
+        self.use_prev = use_prev
         self.fg_model = fg_model
         self.min_std = float(min_std)
         self.smoothness = float(smoothness)
@@ -209,7 +211,7 @@ class GraphCutPredictor(_ClassicalPredictor):
         codes = _colour_codes(data, bins)
         fg_seed, bg_seed = seeds == FG, seeds == BG
         fg_samples = ndimage.binary_dilation(fg_seed, iterations=self.sample_radius)
-        if prev is not None:
+        if prev is not None and self.use_prev:
             fg_samples |= prev
         fg_samples &= ~bg_seed
         if self.fg_model == "gauss":
@@ -263,8 +265,9 @@ class GeodesicPredictor(_ClassicalPredictor):
 
     The local cost is ``floor + (|grad I| / mean |grad I|) ** power`` on the (Gaussian-
     smoothed) work region, so paths that cross strong edges are long. Paths from the object
-    seeds also pay ``colour * |I - mean colour of the object seeds|^2 / total variance``, so
-    they stay cheap only inside regions that look like the clicked pixels (without that term a
+    seeds also pay ``colour * min_k |I - c_k|^2 / total variance``, where ``c_k`` is the mean
+    colour of the k-th object seed disk, so they stay cheap only inside regions that look like
+    some clicked pixels (without that term a
     single click far from any background seed claims half the region). Geodesic distances
     ``d_pos`` (to the positive clicks) and ``d_neg`` (to the negative clicks, the region border
     and the box outline) come from ``skimage.graph.MCP_Geometric``; the probability is
@@ -296,11 +299,13 @@ class GeodesicPredictor(_ClassicalPredictor):
         scale = float(grad.mean())
         cost = self.floor + (grad / scale) ** self.power if scale > 1e-8 else np.ones_like(grad)
         cost_pos = cost
-        if self.colour > 0:  # leaving the clicked colour is also costly for the object's paths
+        if self.colour > 0:  # leaving the clicked colours is also costly for the object's paths
             data = crop_to_work(features["image"], work)
-            fg = data[seeds == FG]
-            dev = np.sum((data - fg.mean(axis=0)) ** 2, axis=-1) / max(float(data.var() * data.shape[-1]), 1e-8)
-            cost_pos = cost + self.colour * dev
+            labels, n = ndimage.label(seeds == FG)
+            centres = np.stack([ndimage.mean(data[..., ch], labels, np.arange(1, n + 1))
+                                for ch in range(data.shape[-1])], axis=-1).reshape(n, -1)
+            dev = np.min([np.sum((data - c) ** 2, axis=-1) for c in centres], axis=0)
+            cost_pos = cost + self.colour * dev / max(float(data.var() * data.shape[-1]), 1e-8)
         d_pos = _geodesic(MCP_Geometric, cost_pos, seeds == FG)
         d_neg = _geodesic(MCP_Geometric, cost, seeds == BG)
         total = d_pos + d_neg
