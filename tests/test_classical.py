@@ -55,12 +55,11 @@ def test_negative_click_removes_a_spurious_region(name):
     img = 0.2 + 0.6 * (left | right | bridge) + rng.normal(0, 0.05, left.shape)
     model = load_model(name)
     model.set_image(img.astype(np.float32))
-    first = model.predict([Click(60, 60)]) > 0.49
-    clicks = [Click(60, 60), Click(60, 160, False)]
-    second = model.predict(clicks, prev_prob=first.astype(np.float32)) > 0.49
+    # the previous prediction spilled over the bridge into the right disk
+    prev = (left | right | bridge).astype(np.float32)
+    second = model.predict([Click(60, 60), Click(60, 160, False)], prev_prob=prev) > 0.49
     assert second[left].mean() > 0.8  # the clicked disk stays
     assert second[right].mean() < 0.1  # the disk under the negative click is gone
-    assert second[right].mean() <= first[right].mean()
 
 
 @pytest.mark.parametrize("name", MODELS)
