@@ -31,6 +31,12 @@ def test_read_tiff_keeps_dtype_and_moves_channels_last(tmp_path):
     np.testing.assert_array_equal(got[..., 1], arr[1])
 
 
+def test_read_multichannel_tiff_channels_last(tmp_path):
+    arr = np.random.default_rng(0).integers(0, 255, (24, 32, 6), dtype=np.uint8)
+    tifffile.imwrite(tmp_path / "m.tif", arr, photometric="minisblack", planarconfig="contig")
+    np.testing.assert_array_equal(io.read_image(tmp_path / "m.tif"), arr)
+
+
 def test_read_image_refuses_a_stack(tmp_path):
     tifffile.imwrite(tmp_path / "stack.tif", np.zeros((12, 20, 20), np.uint8))
     with pytest.raises(ValueError, match=r"stack.tif.*12 slices.*read_volume"):

@@ -132,7 +132,9 @@ def read_image(path: str | Path) -> np.ndarray:
 
     Returns:
         HxW (gray) or HxWxC (channels last) array, the stored dtype. Channels-first TIFFs
-        (CxHxW with C <= 4) are moved to channels last; singleton axes are dropped.
+        (CxHxW with C <= 4) are moved to channels last; HxWxC with up to 16 channels is kept
+        (choose channels with ``image.select_channels``); singleton axes are dropped. A
+        ZxHxW array is taken for a stack and refused.
 
     Raises:
         ValueError: the file holds a volume (use ``read_volume``) or cannot be read.
@@ -142,6 +144,8 @@ def read_image(path: str | Path) -> np.ndarray:
         arr = np.moveaxis(arr, 0, -1)
     if arr.ndim == 2 or (arr.ndim == 3 and arr.shape[-1] <= 4):
         return arr
+    if arr.ndim == 3 and arr.shape[-1] <= 16 and arr.shape[-1] < min(arr.shape[:2]):
+        return arr  # multi-channel, channels last (pick up to 3 with image.select_channels)
     if arr.ndim == 3:
         raise ValueError(
             f"{path} has shape {arr.shape}, a stack of {arr.shape[0]} slices, where a 2D image is "
