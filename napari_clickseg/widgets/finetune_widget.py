@@ -95,7 +95,7 @@ class FinetuneWidget(QWidget):
             cur = combo.currentText()
             combo.blockSignals(True)
             combo.clear()
-            combo.addItems([lyr.name for lyr in self.viewer.layers if type(lyr) is kind and not lyr.name.startswith("clickseg ")])
+            combo.addItems([lyr.name for lyr in self.viewer.layers if type(lyr) is kind and lyr.name != "clickseg preview"])
             if cur:
                 combo.setCurrentText(cur)
             combo.blockSignals(False)
