@@ -73,7 +73,7 @@ class _Source:
     key: str  # e.g. "train_1" or "vol.tif[z=3]"
     stem: str  # what ``names=`` filters on (image stem, or volume stem)
     get_image: Callable[[], np.ndarray]
-    labels: np.ndarray  # HxW integer
+    get_labels: Callable[[], np.ndarray]  # HxW integer (2D files are read again when used)
     ids: list[int]  # object ids with enough area (semantic: [-1] = foreground)
     label_file: str
 
@@ -180,8 +180,12 @@ def _file_sources(
             )
         shape = image_shape(image)
         _check_same_shape(shape, lab.shape, str(image), str(labels))
-        lab, ids = _object_ids(lab, min_area, semantic)
-        return [_Source(name, name, lambda p=image: read_image(p), lab, ids, str(labels))]
+        _, ids = _object_ids(lab, min_area, semantic)
+
+        def get_labels(p: Path = labels) -> np.ndarray:  # masks of a whole dataset may be large
+            return _object_ids(read_labels(p, ndim=2), 0, semantic)[0]
+
+        return [_Source(name, name, lambda p=image: read_image(p), get_labels, ids, str(labels))]
     if lab.ndim != 3:
         raise ValueError(
             f"labels {labels} have shape {lab.shape}; a label volume ZxHxW is needed for the "
@@ -210,7 +214,8 @@ def _volume_sources(
     for z in range(lab.shape[0]):
         lz, ids = _object_ids(lab[z], min_area, semantic)
         if ids:
-            sources.append(_Source(f"{label}[z={z}]", stem, lambda z=z: get_volume()[z], lz, ids, label_file))
+            sources.append(_Source(f"{label}[z={z}]", stem, lambda z=z: get_volume()[z], lambda lz=lz: lz, ids,
+                                   label_file))
     return sources
 
 
@@ -332,12 +337,13 @@ def _iterate(sources: list[_Source], chosen: list[list[int]]) -> Iterator[Object
             continue
         image = np.asarray(src.get_image())
         validate_slice(image, name=f"image {src.key}")
-        if image.shape[:2] != src.labels.shape:
+        labels = src.get_labels()
+        if image.shape[:2] != labels.shape:
             raise ValueError(
-                f"mask {src.label_file} has shape {src.labels.shape} but image {src.key} is "
+                f"mask {src.label_file} has shape {labels.shape} but image {src.key} is "
                 f"{image.shape[:2]}; masks must match their image"
             )
         for i in ids:
-            gt = src.labels > 0 if i == -1 else src.labels == i
+            gt = labels > 0 if i == -1 else labels == i
             suffix = 1 if i == -1 else i
             yield ObjectSample(image=image, gt=gt, name=f"{src.key}#{suffix}", image_key=src.key)
