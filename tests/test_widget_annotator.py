@@ -223,3 +223,21 @@ def test_simulated_mouse_box_and_shortcuts(annotator):
     w.add_click(40, 50)
     w.prompts.positive.keymap[coerce_keybinding("Shift-C")](w.prompts.positive)
     assert w.target is not None and (w.target.data == 1).sum() > 0.8 * disk.sum()
+
+
+def test_rgb_and_multichannel_images(annotator):
+    img, disk = _disk_image()
+    viewer, w = annotator(np.stack([img, img * 0.5, 1 - img], -1), rgb=True)
+    assert w.geometry.spatial_shape == (96, 96) and w.prompts.positive.ndim == 2
+    w.add_click(40, 50)
+    assert _iou(w.prompts.preview.data > 0, disk) > 0.8
+    # channels-first multi-channel: channel 1 carries the object, channel 0 is noise
+    noise = np.random.default_rng(3).random(img.shape).astype(np.float32)
+    viewer.add_image(np.stack([noise, img]), name="mc")
+    assert w.set_image_layer("mc")
+    assert w.set_channels(0, (1,))
+    assert w.geometry.spatial_shape == (96, 96) and w.geometry.channels == (1,)
+    w.add_click(40, 50)
+    assert _iou(w.prompts.preview.data > 0, disk) > 0.8
+    assert not w.set_channels(0, (5,))  # a channel that does not exist: refused, still usable
+    assert w.geometry.channels == (1,)

@@ -21,7 +21,7 @@ from napari.qt.threading import create_worker
 from napari.utils import progress
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import (
-    QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
+    QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
     QSpinBox, QVBoxLayout, QWidget,
 )
 
@@ -101,6 +101,8 @@ class AnnotatorWidget(QWidget):
         self.device_combo.addItems(DEVICES)
         self.channel_combo = QComboBox()
         self.channel_combo.addItems(["none / RGB", "first axis"])
+        self.channels_edit = QLineEdit("")
+        self.channels_edit.setPlaceholderText("channels to use, e.g. 0,2 (default: first 3)")
         self.active_box = QCheckBox("annotator active (mouse clicks add prompts)")
         self.active_box.setChecked(True)
         self.overwrite_box = QCheckBox("overwrite existing objects")
@@ -113,7 +115,8 @@ class AnnotatorWidget(QWidget):
         self.min_iou.setSuffix(" % IoU to go on")
         form = QFormLayout()
         form.addRow("image", self.image_combo)
-        form.addRow("channels", self.channel_combo)
+        form.addRow("channel axis", self.channel_combo)
+        form.addRow("channels", self.channels_edit)
         form.addRow("target labels", self.labels_combo)
         form.addRow("model", self.model_combo)
         form.addRow("device", self.device_combo)
@@ -147,6 +150,7 @@ class AnnotatorWidget(QWidget):
         lay.addStretch(1)
         self.image_combo.currentTextChanged.connect(lambda name: self.set_image_layer(name) if name else None)
         self.channel_combo.currentIndexChanged.connect(lambda _: self._rebuild_geometry())
+        self.channels_edit.editingFinished.connect(self._rebuild_geometry)
         self.labels_combo.activated.connect(lambda _: self.set_target(self.labels_combo.currentText()))
         self.model_combo.activated.connect(lambda _: self.set_model(self.model_combo.currentText()))
         self.device_combo.activated.connect(lambda _: self.set_model(self.model_name or "random-walker"))
@@ -228,19 +232,30 @@ class AnnotatorWidget(QWidget):
             show_info("clickseg: model changed; the current object is re-segmented with the new model")
             self._resegment()
 
-    def set_image_layer(self, layer: Any) -> bool:
+    def set_channels(self, channel_axis: int | None, channels: tuple[int, ...] | None = None) -> bool:
+        """Use the first data axis as channels (``channel_axis=0``; up to 3 ``channels``) or none."""
+        self.channels_edit.setText(",".join(map(str, channels or ())))
+        self.channel_combo.blockSignals(True)
+        self.channel_combo.setCurrentIndex(1 if channel_axis == 0 else 0)
+        self.channel_combo.blockSignals(False)
+        return self.set_image_layer(self.geometry.layer, force=True) if self.geometry is not None else False
+
+    def set_image_layer(self, layer: Any, force: bool = False) -> bool:
         """Annotate ``layer`` (an Image layer or its name). The current object is dropped."""
         if isinstance(layer, str):
             layer = self.viewer.layers[layer] if layer in self.viewer.layers else None
         if not isinstance(layer, Image):
             show_error(f"clickseg: {layer!r} is not an Image layer")
             return False
-        if self.geometry is not None and layer is self.geometry.layer:
+        if self.geometry is not None and layer is self.geometry.layer and not force:
             return True
         if self.session is not None and self.session.has_image and self.session.clicks:
             show_warning("clickseg: image changed; the unfinished object was dropped (committed labels are kept)")
         try:
-            geometry = ImageGeometry(layer, channel_axis=0 if self.channel_combo.currentIndex() == 1 else None)
+            axis = 0 if self.channel_combo.currentIndex() == 1 else None
+            text = self.channels_edit.text().replace(" ", "")
+            chans = tuple(int(v) for v in text.split(",") if v) if (axis == 0 and text) else None
+            geometry = ImageGeometry(layer, channel_axis=axis, channels=chans)
         except ValueError as err:
             show_error(f"clickseg: {err}")
             return False
@@ -258,9 +273,7 @@ class AnnotatorWidget(QWidget):
 
     def _rebuild_geometry(self) -> None:
         if self.geometry is not None:
-            layer = self.geometry.layer
-            self.geometry = None
-            self.set_image_layer(layer)
+            self.set_image_layer(self.geometry.layer, force=True)
 
     def _drop_image(self) -> None:
         if self.prompts is not None:
