@@ -29,6 +29,7 @@ def annotator(make_napari_viewer):
     def make(data, **kw):
         viewer.add_image(data, name="img", **kw)
         w = AnnotatorWidget(viewer, model="random-walker")
+        w.background_box.setChecked(False)  # synchronous predictions: assertions right after a click
         viewer.window.add_dock_widget(w)
         return viewer, w
 
@@ -241,3 +242,20 @@ def test_rgb_and_multichannel_images(annotator):
     assert _iou(w.prompts.preview.data > 0, disk) > 0.8
     assert not w.set_channels(0, (5,))  # a channel that does not exist: refused, still usable
     assert w.geometry.channels == (1,)
+
+
+def test_background_predictions_drop_superseded_results(annotator):
+    img, disk = _disk_image()
+    img[60:85, 60:85] = 0.9
+    viewer, w = annotator(img)
+    w.background_box.setChecked(True)
+    w.add_click(40, 50)
+    w.add_click(72, 72)  # arrives while the first prediction may still run
+    w.add_click(72, 72, is_positive=False)
+    w.wait_idle()
+    assert not w.busy and len(w.session.clicks) == 3
+    shown = w.prompts.preview.data > 0
+    np.testing.assert_array_equal(shown, w.session.mask)  # what is shown is the newest result
+    assert _iou(shown, disk) > 0.8 and not shown[65:80, 65:80].any()
+    assert w.dropped_results >= 1, "the first result was superseded while it ran"
+    assert w.commit() == 1 and (w.target.data == 1).sum() == shown.sum()

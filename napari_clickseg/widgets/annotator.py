@@ -80,6 +80,10 @@ class AnnotatorWidget(QWidget):
         self._index: tuple[int, ...] | None = None  # slice the session holds
         self._syncing = False
         self._workers: list[Any] = []
+        self._predicting = False  # a background prediction is running
+        self._pending = False  # prompts changed since the last prediction started
+        #: predictions computed for prompts that changed while they ran, and therefore dropped
+        self.dropped_results = 0
         self._abort = threading.Event()
         self._build_ui()
         self.viewer.mouse_drag_callbacks.append(self._on_mouse)
@@ -106,6 +110,8 @@ class AnnotatorWidget(QWidget):
         self.active_box = QCheckBox("annotator active (mouse clicks add prompts)")
         self.active_box.setChecked(True)
         self.overwrite_box = QCheckBox("overwrite existing objects")
+        self.background_box = QCheckBox("predict in background (UI stays responsive with slow models)")
+        self.background_box.setChecked(True)
         self.polarity_label = QLabel()
         self.status = QLabel("")
         self.status.setWordWrap(True)
@@ -123,6 +129,7 @@ class AnnotatorWidget(QWidget):
         lay = QVBoxLayout(self)
         lay.addLayout(form)
         lay.addWidget(self.active_box)
+        lay.addWidget(self.background_box)
         lay.addWidget(self.polarity_label)
 
         def row(*buttons: tuple[str, Callable[[], Any]]) -> QHBoxLayout:
@@ -218,6 +225,7 @@ class AnnotatorWidget(QWidget):
 
     def set_predictor(self, predictor: Any, factory: Callable[[], Any] | None = None) -> None:
         """Use ``predictor`` (any Predictor) from now on; the current object's clicks are replayed."""
+        self.wait_idle()
         clicks, box = (self.session.clicks, self.session.box) if (self.session and self.session.has_image) else ((), None)
         self.model_name = getattr(predictor, "name", "custom")
         self._make_predictor = factory or (lambda: predictor)
@@ -424,27 +432,82 @@ class AnnotatorWidget(QWidget):
         self._resegment()
 
     def _resegment(self) -> None:
-        """Bring the session in line with the prompt layers on the current slice."""
-        if self.prompts is None or not self._ensure_slice():
+        """Bring the session in line with the prompt layers on the current slice.
+
+        In background mode the prediction runs in a thread worker, one at a time; prompts that
+        change meanwhile are queued (only the newest is kept), and a result whose session
+        version or slice is no longer current is dropped, never shown.
+        """
+        if self.prompts is None:
             return
-        assert self.session is not None and self.geometry is not None
+        self._pending = True
+        if self._predicting:
+            return  # the running prediction picks the newest prompts up when it ends
+        self._run_pending()
+
+    def _prompts_now(self) -> tuple[list[Click], Any] | None:
+        assert self.prompts is not None and self.geometry is not None
         index = self._index
         clicks = self.prompts.clicks_on(index)
         outside = [c for c in clicks if not self.geometry.inside(index, c.row, c.col)]
         if outside:
             show_warning(f"clickseg: {len(outside)} click(s) outside the image ignored")
             clicks = [c for c in clicks if c not in outside]
-        box = self.prompts.box_on(index)
-        version = self.session.version
-        try:
-            if box != self.session.box:
-                self.session.set_box(box)
-            self.session.set_clicks(clicks)
-        except (ValueError, RuntimeError) as err:
-            show_error(f"clickseg: segmentation failed: {err}")
+        return clicks, self.prompts.box_on(index)
+
+    def _run_pending(self) -> None:
+        self._pending = False
+        if self.prompts is None or not self._ensure_slice():
             return
-        if self.session.version >= version:
+        assert self.session is not None
+        clicks, box = self._prompts_now()
+        session, index = self.session, self._index
+
+        def job() -> tuple[int, tuple[int, ...], np.ndarray]:
+            if box != session.box:
+                session.set_box(box)
+            session.set_clicks(clicks)
+            return session.version, index, session.mask
+
+        if not self.background_box.isChecked():
+            try:
+                job()
+            except (ValueError, RuntimeError) as err:
+                show_error(f"clickseg: segmentation failed: {err}")
+                return
             self._show()
+            return
+        self._predicting = True
+        worker = create_worker(job)
+        worker.returned.connect(self._on_prediction)
+        worker.errored.connect(lambda err: show_error(f"clickseg: segmentation failed: {err}"))
+        worker.finished.connect(self._on_prediction_finished)
+        worker.start()
+
+    def _on_prediction(self, result: tuple[int, tuple[int, ...], np.ndarray]) -> None:
+        version, index, mask = result
+        if self._pending or self.session is None or version != self.session.version or index != self._index:
+            self.dropped_results += 1  # superseded while it ran
+            return
+        if self.prompts is not None:
+            self.prompts.show_mask(index, mask)
+            self.status.setText(f"{self.model_name}: {len(self.session.clicks)} click(s), {int(mask.sum())} px")
+
+    def _on_prediction_finished(self) -> None:
+        self._predicting = False
+        if self._pending:
+            self._run_pending()
+
+    def wait_idle(self, timeout_s: float = 60.0) -> None:
+        """Process Qt events until no background prediction is running (or the timeout)."""
+        import time
+
+        from qtpy.QtWidgets import QApplication
+
+        end = time.monotonic() + timeout_s
+        while (self._predicting or self._pending) and time.monotonic() < end:
+            QApplication.processEvents()
+            time.sleep(0.005)
 
     def _show(self) -> None:
         if self.prompts is not None and self._index is not None and self.session is not None:
@@ -468,6 +531,7 @@ class AnnotatorWidget(QWidget):
 
     def reset_object(self) -> None:
         """Clear the current object's clicks and box on this slice (committed labels untouched)."""
+        self.wait_idle()
         if self.prompts is None:
             return
         index = self.current_index()
@@ -483,6 +547,7 @@ class AnnotatorWidget(QWidget):
 
     def undo(self) -> None:
         """Undo the last click; with no click left, undo the last commit or propagation."""
+        self.wait_idle()
         if self.session is not None and self.session.has_image and self.session.can_undo and self._index == self.current_index():
             self.session.undo()
             self._sync_layers_from_session()
@@ -494,6 +559,7 @@ class AnnotatorWidget(QWidget):
 
     def redo(self) -> None:
         """Redo the last undone click; otherwise the last undone commit or propagation."""
+        self.wait_idle()
         if self.session is not None and self.session.has_image and self.session.can_redo and self._index == self.current_index():
             self.session.redo()
             self._sync_layers_from_session()
@@ -512,6 +578,7 @@ class AnnotatorWidget(QWidget):
 
     def commit(self) -> int | None:
         """Write the current object into the target layer with the next free id; returns the id."""
+        self.wait_idle()
         if self.session is None or not self.session.has_image or self._index != self.current_index():
             show_warning("clickseg: nothing to commit on this slice")
             return None
