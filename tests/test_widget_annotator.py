@@ -108,8 +108,10 @@ def test_clicks_on_two_slices_stay_on_their_slices_and_propagate(annotator, qtbo
     pts = w.prompts.positive.data
     assert sorted(pts[:, 0].tolist()) == [2.0, 6.0]
     assert w.session.clicks[0].coords == (31, 33) and len(w.session.clicks) == 1
+    encodes = w.session.predictor.encode_count
     viewer.dims.set_current_step(0, 2)  # back: that slice's object is restored
     assert len(w.session.clicks) == 1 and w.session.clicks[0].coords == (30, 32)
+    assert w.session.predictor.encode_count == encodes, "a visited slice is not encoded again"
     assert w.prompts.preview.data[2].any() and not w.prompts.preview.data[6].any()
     w.reset_object()
     viewer.dims.set_current_step(0, 4)
@@ -259,3 +261,19 @@ def test_background_predictions_drop_superseded_results(annotator):
     assert _iou(shown, disk) > 0.8 and not shown[65:80, 65:80].any()
     assert w.dropped_results >= 1, "the first result was superseded while it ran"
     assert w.commit() == 1 and (w.target.data == 1).sum() == shown.sum()
+
+
+def test_precompute_volume_fills_cache_and_cancel(annotator, qtbot):
+    vol = np.random.default_rng(0).random((6, 48, 48)).astype(np.float32)
+    viewer, w = annotator(vol)
+    worker = w.precompute()
+    qtbot.waitUntil(lambda: not w.busy, timeout=30000)
+    n0 = w.session.predictor.encode_count
+    for z in (1, 4, 5):
+        viewer.dims.set_current_step(0, z)
+        w.add_click(20, 20)
+    assert w.session.predictor.encode_count == n0, "precomputed slices are looked up, not encoded"
+    worker = w.precompute()
+    w.cancel()
+    qtbot.waitUntil(lambda: not w.busy, timeout=30000)
+    assert worker is not None

@@ -10,6 +10,7 @@ usable and the committed labels unchanged.
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 from pathlib import Path
@@ -228,7 +229,8 @@ class AnnotatorWidget(QWidget):
         self.wait_idle()
         clicks, box = (self.session.clicks, self.session.box) if (self.session and self.session.has_image) else ((), None)
         self.model_name = getattr(predictor, "name", "custom")
-        self._make_predictor = factory or (lambda: predictor)
+        # workers never share the session's predictor (not thread-safe): they get their own
+        self._make_predictor = factory or (lambda: copy.deepcopy(predictor))
         self.session = InteractiveSession(predictor, feature_store=self._store)
         self._index = None
         if self.model_combo.findText(self.model_name) < 0:
