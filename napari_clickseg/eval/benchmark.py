@@ -14,6 +14,8 @@ model once - so that load changes on a shared machine hit all models alike; then
   back, so the Zoom-In ROIs are realistic; median and p95 over all clicks of all repeats;
 * **t_total(n)** = encoder + the first n clicks (per-click medians over repeats), n = 1, 5, 20,
   and its ratio against ``ritm-like`` at the same device and size (``ritm / model``);
+* **min encoder / click ms** - the fastest run of each (clicks 2..n): on a shared, loaded
+  machine the medians inflate; the minima show what an unloaded one gives;
 * **peak MiB** - in a separate fresh worker per model (one interaction): increase of the peak
   RSS over the state after building the model (``resource.getrusage``; torch allocations are
   invisible to tracemalloc), and on CUDA ``torch.cuda.max_memory_allocated``.
@@ -54,6 +56,8 @@ class BenchResult:
     click_median_ms: float = float("nan")
     click_p95_ms: float = float("nan")
     first_click_ms: float = float("nan")
+    click_min_ms: float = float("nan")  #: fastest click: what an unloaded machine gives
+    encode_min_ms: float = float("nan")
     t_total_ms: dict[str, float] = field(default_factory=dict)
     ratio_vs_ritm: float = float("nan")  #: t_total(20) of ritm-like / of this model
     peak_mib: float = float("nan")
@@ -173,6 +177,8 @@ class _Timer:
         res.encode_ms = float(np.median(self.enc))
         res.click_median_ms = float(np.median(per_click))
         res.click_p95_ms = float(np.percentile(per_click, 95))
+        res.click_min_ms = float(per_click[:, 1:].min()) if n_clicks > 1 else float(per_click.min())
+        res.encode_min_ms = float(np.min(self.enc))
         med = np.median(per_click, axis=0)
         res.first_click_ms = float(med[0])
         counts = sorted({n for n in TOTALS if n <= n_clicks} | {min(n_clicks, max(TOTALS))})
@@ -328,11 +334,12 @@ def format_table(results: Sequence[BenchResult], note: str | None = None) -> str
         return "-" if x is None or not np.isfinite(x) else f"{x:.{nd}f}"
 
     head = ("| model | device | slice | crop | params | encoder ms | click median ms | click p95 ms | "
-            "1st click ms | t_total(1) ms | t_total(5) ms | t_total(20) ms | ritm-like / model at 20 | peak MiB |")
+            "1st click ms | t_total(1) ms | t_total(5) ms | t_total(20) ms | ritm-like / model at 20 | peak MiB | "
+            "min encoder / click ms |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in results:
         if r.error:
-            lines.append(f"| {r.model} | {r.device} | {r.size} | - | - | {r.error} | | | | | | | | |")
+            lines.append(f"| {r.model} | {r.device} | {r.size} | - | - | {r.error} | | | | | | | | | |")
             continue
         mem = f(r.peak_mib, 0) + (f" (GPU {f(r.gpu_peak_mib, 0)})" if r.gpu_peak_mib is not None else "")
         params = "-" if r.params is None else f"{r.params / 1e6:.2f}M"
@@ -340,7 +347,7 @@ def format_table(results: Sequence[BenchResult], note: str | None = None) -> str
             f"| {r.model} | {r.device} | {r.size} | {r.crop_size or '-'} | {params} | {f(r.encode_ms)} | "
             f"{f(r.click_median_ms)} | {f(r.click_p95_ms)} | {f(r.first_click_ms)} | "
             f"{f(r.t_total_ms.get('1'))} | {f(r.t_total_ms.get('5'))} | {f(r.t_total_ms.get('20'))} | "
-            f"{f(r.ratio_vs_ritm, 2)} | {mem} |"
+            f"{f(r.ratio_vs_ritm, 2)} | {mem} | {f(r.encode_min_ms)} / {f(r.click_min_ms)} |"
         )
     if note:
         lines += ["", note]
