@@ -178,8 +178,8 @@ class GraphCutPredictor(_ClassicalPredictor):
       ``use_prev``) and of the background seeds and the region's outer ring;
     * with negative clicks, a click-distance term: pixels nearer (Euclidean) to a negative
       click than to every positive one pay ``distance_weight * (d_pos - d_neg) / diagonal``
-      for being object, and the other way round (without it a negative click inside an area
-      of object colour only removes its own seed disk);
+      for being object (without it a negative click inside an area of object colour only
+      removes its own seed disk; one-sided, so a negative click never adds object pixels);
     * seeds are hard constraints (infinite t-links).
 
     The cut is binary; the returned probability is the 0/1 cut smoothed by a Gaussian of
@@ -230,7 +230,6 @@ class GraphCutPredictor(_ClassicalPredictor):
             d_neg = ndimage.distance_transform_edt(~neg)
             scale = self.distance_weight / float(np.hypot(*seeds.shape))
             d_fg = d_fg + scale * np.maximum(d_pos - d_neg, 0)
-            d_bg = d_bg + scale * np.maximum(d_neg - d_pos, 0)
 
         dr = np.sum(np.diff(data, axis=1) ** 2, axis=-1)  # right neighbours, h x (w-1)
         dd = np.sum(np.diff(data, axis=0) ** 2, axis=-1)  # down neighbours, (h-1) x w

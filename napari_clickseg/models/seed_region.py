@@ -2,8 +2,8 @@
 
 A pure function of (image shape, clicks, previous probability, box):
 
-1. **Work region.** The bounding box of all clicks, the previous mask (``prev_prob > 0.49``)
-   and the box prompt, grown on every side by a margin ``max(min_margin, grow * extent)``
+1. **Work region.** The bounding box of the positive clicks, the previous mask
+   (``prev_prob > 0.49``) and the box prompt, grown on every side by a margin ``max(min_margin, grow * extent)``
    (``extent`` = the box's longer side) and clipped to the image. A lone first click says
    nothing about the object's size: its margin is ``max(min_margin, margin_frac * max(H, W))``.
    The region is downscaled by an integer factor so that its longer side is at most
@@ -77,10 +77,16 @@ class WorkRegion:
 
 
 def compute_region(shape: tuple[int, int], clicks: Sequence[Click], prev: np.ndarray | None,
-            box: Box | None, cfg: RegionConfig) -> WorkRegion:
+                   box: Box | None, cfg: RegionConfig) -> WorkRegion:
+    """The work region of the positive clicks, the previous mask and the box (see module doc).
+
+    Negative clicks do not enlarge the region (a click on a far-away false positive would
+    otherwise move the background seeds far out); they are used where they fall inside it.
+    """
     h, w = shape
-    rows = [c.row for c in clicks]
-    cols = [c.col for c in clicks]
+    pos = [c for c in clicks if c.is_positive] or list(clicks)
+    rows = [c.row for c in pos]
+    cols = [c.col for c in pos]
     if prev is not None:
         m = prev > THRESHOLD
         if m.any():
@@ -166,6 +172,8 @@ def click_seeds(image_shape: tuple[int, int], work: WorkRegion, clicks: Sequence
     if box is not None and not any(c.is_positive for c in clicks):
         effective.insert(0, Click(*box.center, True))
     for c in effective:
+        if not (work.r0 <= c.row < work.r1 and work.c0 <= c.col < work.c1):
+            continue  # a negative click outside the region: the region border is background
         r, q = work.to_work(c.row, c.col)
         seeds[(yy - r) ** 2 + (xx - q) ** 2 <= r2] = FG if c.is_positive else BG
     if not (seeds == BG).any():
