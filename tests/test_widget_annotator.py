@@ -277,3 +277,18 @@ def test_precompute_volume_fills_cache_and_cancel(annotator, qtbot):
     w.cancel()
     qtbot.waitUntil(lambda: not w.busy, timeout=30000)
     assert worker is not None
+
+
+def test_manifest_declares_widgets_and_sample_data():
+    from npe2 import PluginManifest
+
+    pm = PluginManifest.from_distribution("napari-clickseg")
+    assert {w.display_name for w in pm.contributions.widgets} == {"Annotator", "Fine-tune"}
+    assert {s.key for s in pm.contributions.sample_data} == {"microscopy-volume", "mri-volume"}
+    for cmd in pm.contributions.commands:
+        module, _, attr = cmd.python_name.partition(":")
+        assert callable(getattr(__import__(module, fromlist=[attr]), attr)), cmd.python_name
+    from napari_clickseg.widgets.sample_data import mri_volume
+
+    (img, meta, kind), (lab, _, lkind) = mri_volume()
+    assert kind == "image" and lkind == "labels" and lab.shape == img.shape and lab.max() >= 1
