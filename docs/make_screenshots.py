@@ -32,6 +32,7 @@ def main() -> None:
     app = QApplication.instance() or QApplication([])
     image, truth = sample_microscopy_volume()
     viewer = napari.Viewer(title="napari-clickseg", show=True)
+    viewer.window.resize(1500, 950)
     viewer.add_image(image, name="nuclei (synthetic)")
     w = AnnotatorWidget(viewer, model="random-walker")
     viewer.window.add_dock_widget(w, name="ClickSeg annotator", area="right")
@@ -58,8 +59,11 @@ def main() -> None:
     w.add_click(r, c)
     r2, c2 = _centre(truth[z], big[3])
     w.add_click(r2, c2, is_positive=False)
+    w.wait_idle()
     viewer.layers.selection.active = w.prompts.positive
-    app.processEvents()
+    for _ in range(20):
+        app.processEvents()
+        time.sleep(0.02)
     viewer.screenshot(str(OUT / "annotator.png"), canvas_only=False, flash=False)
     viewer.screenshot(str(OUT / "canvas.png"), canvas_only=True, flash=False)
     w.grab().save(str(OUT / "annotator_widget.png"))
