@@ -128,6 +128,16 @@ def test_clicks_on_two_slices_stay_on_their_slices_and_propagate(annotator, qtbo
     w.undo()
     assert not (w.target.data[3] == lid).any() and (w.target.data[5] == lid).any()
     assert worker is not None
+    # between: the same object committed on slice 0 and on slice 4, the slices between filled
+    viewer.dims.set_current_step(0, 0)
+    w.add_click(30, 32)
+    w.object_id.setValue(lid)  # "commit as" an existing object
+    assert w.commit() == lid
+    before = w.target.data.copy()
+    w.propagate_between()
+    qtbot.waitUntil(lambda: not w.busy, timeout=30000)
+    assert (w.target.data[1] == lid).any() and (w.target.data[3] == lid).any()
+    assert np.array_equal(w.target.data[4:], before[4:]), "slices outside the gap are untouched"
 
 
 def test_bad_input_notifies_and_keeps_labels(annotator, make_napari_viewer):

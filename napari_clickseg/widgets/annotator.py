@@ -111,6 +111,11 @@ class AnnotatorWidget(QWidget):
         self.active_box = QCheckBox("annotator active (mouse clicks add prompts)")
         self.active_box.setChecked(True)
         self.overwrite_box = QCheckBox("overwrite existing objects")
+        self.object_id = QSpinBox()
+        self.object_id.setRange(0, 2**31 - 1)
+        self.object_id.setSpecialValueText("next free id")
+        self.object_id.setToolTip("id the next commit writes; 'next free id' starts a new object, an existing id "
+                                  "continues that object on this slice (e.g. before 'Propagate between')")
         self.background_box = QCheckBox("predict in background (UI stays responsive with slow models)")
         self.background_box.setChecked(True)
         self.polarity_label = QLabel()
@@ -145,6 +150,9 @@ class AnnotatorWidget(QWidget):
         lay.addLayout(row(("Undo [Ctrl-Z]", self.undo), ("Redo [Ctrl-Shift-Z]", self.redo),
                           ("+/- [N]", self.toggle_polarity)))
         lay.addWidget(self.overwrite_box)
+        ids = QFormLayout()
+        ids.addRow("commit as", self.object_id)
+        lay.addLayout(ids)
         vol = QGroupBox("3D")
         vl = QVBoxLayout(vol)
         vl.addWidget(self.min_iou)
@@ -578,8 +586,12 @@ class AnnotatorWidget(QWidget):
         self.history.push(edit)
         self.records.extend(edit.meta.get("records", []))
 
-    def commit(self) -> int | None:
-        """Write the current object into the target layer with the next free id; returns the id."""
+    def commit(self, label_id: int | None = None) -> int | None:
+        """Write the current object into the target layer; returns the id written.
+
+        Args:
+            label_id: id to write; default the "commit as" box (its 0 = the next free id).
+        """
         self.wait_idle()
         if self.session is None or not self.session.has_image or self._index != self.current_index():
             show_warning("clickseg: nothing to commit on this slice")
@@ -591,7 +603,7 @@ class AnnotatorWidget(QWidget):
         if self.target is None and self.set_target(self.labels_combo.currentText() or None) is None:
             return None
         data = self.target.data
-        label_id = next_free_id(data)
+        label_id = label_id or self.object_id.value() or next_free_id(data)
         try:
             patch = commit_mask(data, mask, self._index, label_id, self.overwrite_box.isChecked(), apply=False)
         except ValueError as err:
@@ -603,6 +615,7 @@ class AnnotatorWidget(QWidget):
         rec = ObjectRecord(label_id, self._index, list(self.session.clicks), self.session.box, self.model_name or "")
         self._write_edit(Edit([patch], (label_id,), {"what": "commit", "records": [rec]}))
         self.reset_object()
+        self.object_id.setValue(0)
         self.status.setText(f"committed object {label_id} on slice {self._index}")
         return label_id
 
