@@ -100,13 +100,16 @@ class RandomWalkerPredictor(_ClassicalPredictor):
             the walkers more). 1000 rather than scikit-image's 130: with single clicks (tiny
             seeds) on [0, 1]-normalised slices, 130 lets walkers leak across object edges.
         mode: solver, ``"cg_j"`` (conjugate gradient, Jacobi preconditioner) or ``"cg"``.
+        tol: the solver's tolerance.
         region: work-region settings.
     """
 
     smooth = 0.0  # the walker copes with pixel noise; smoothing blurs thin membranes (EM)
 
-    def __init__(self, beta: float = 8.0, mode: str = "cg_j", region: RegionConfig | None = None) -> None:
+    def __init__(self, beta: float = 8.0, mode: str = "cg_j", tol: float = 1e-3,
+                 region: RegionConfig | None = None) -> None:
         super().__init__(region)
+        self.tol = float(tol)
         self.beta = float(beta)
         self.mode = mode
 
@@ -125,7 +128,7 @@ class RandomWalkerPredictor(_ClassicalPredictor):
         beta = self.beta * 10.0 * std * np.sqrt(data.shape[-1]) / mean_g2
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "isolated pixels/regions" notes from the solver
-            prob = random_walker(data, seeds.astype(np.int32), beta=beta, mode=self.mode, tol=1e-3,
+            prob = random_walker(data, seeds.astype(np.int32), beta=beta, mode=self.mode, tol=self.tol,
                                  return_full_prob=True, channel_axis=-1)
         return np.nan_to_num(prob[0], nan=0.0)
 
