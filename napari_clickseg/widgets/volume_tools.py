@@ -1,0 +1,146 @@
+"""3D tools of the annotator: propagation through the stack and volume-wide precompute.
+
+Composition, not inheritance: ``VolumeTools(annotator)`` reads the annotator's image geometry,
+target layer, model factory and feature store, runs the work in napari thread workers (each with
+its own predictor) with a progress bar, and hands propagation results back to the annotator's
+commit path as one undo step.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+from napari.layers import Labels
+from napari.qt.threading import create_worker
+from napari.utils import progress
+from napari.utils.notifications import show_error, show_info, show_warning
+
+from ..core.feature_cache import feature_key
+from ..core.labels import Edit, commit_mask
+from ..core.persistence import ObjectRecord
+from ..core.volume import PropagationConfig, propagate, propagate_between
+from .workers import precompute_features, run_propagation
+
+__all__ = ["VolumeTools"]
+
+
+class VolumeTools:
+    """Propagation and precompute for one ``AnnotatorWidget`` (``ann``)."""
+
+    def __init__(self, ann: Any) -> None:
+        self.ann = ann
+        self._workers: list[Any] = []
+        self._abort = threading.Event()
+
+    def _last_object(self) -> tuple[int, tuple[int, ...]] | None:
+        if self.ann.target is None:
+            return None
+        index = self.ann.current_index()
+        for r in reversed(self.ann.records):
+            if r.index == index and np.any(self.ann.target.data[index] == r.label_id):
+                return r.label_id, index
+        ids = np.unique(self.ann.target.data[index])
+        ids = ids[ids > 0]
+        return (int(ids[-1]), index) if ids.size else None
+
+    def propagate(self, direction: int, label_id: int | None = None) -> Any:
+        """Propagate an object from the current slice: +1 forward, -1 backward, 0 between.
+
+        Runs in a thread worker; the result is committed as one undo step. Returns the worker.
+        """
+        if self.ann.geometry is None or self.ann.geometry.n_lead != 1:
+            show_warning("clickseg: propagation needs a 3D stack")
+            return None
+        found = self._last_object() if label_id is None else (label_id, self.ann.current_index())
+        if found is None:
+            show_warning("clickseg: commit an object on this slice first, then propagate it")
+            return None
+        lid, index = found
+        z = index[0]
+        lab = self.ann.target.data
+        src = lab[z] == lid
+        if not src.any():
+            show_warning(f"clickseg: object {lid} is not on slice {z}")
+            return None
+        g, store, model = self.ann.geometry, self.ann._store, self.ann.model_name or ""
+        cfg = PropagationConfig(min_iou=self.ann.min_iou.value() / 100)
+        key_fn = lambda k: feature_key(g.get_slice((k,)), model)  # noqa: E731
+        common = dict(config=cfg, feature_store=store, key_fn=key_fn)
+        if direction == 0:
+            others = [k for k in np.nonzero((lab == lid).reshape(lab.shape[0], -1).any(1))[0] if abs(k - z) > 1]
+            if not others:
+                show_warning(f"clickseg: object {lid} is on no other slice (at least 2 away) to propagate between")
+                return None
+            z1 = int(min(others, key=lambda k: abs(k - z)))
+            other = lab[z1] == lid
+
+            def job(pred, stop):
+                return propagate_between(lambda k: g.get_slice((k,)), g.n_slices, pred, z, src, z1, other, should_stop=stop, **common)
+        else:
+            def job(pred, stop):
+                return propagate(lambda k: g.get_slice((k,)), g.n_slices, pred, z, src, direction, should_stop=stop, **common)
+
+        target = self.ann.target
+        self._abort.clear()
+        worker = create_worker(run_propagation, self.ann._make_predictor, job, self._abort)
+        worker.returned.connect(lambda out: self._commit_propagation(out, lid, target, z))
+        worker.errored.connect(lambda err: show_error(f"clickseg: propagation failed: {err}"))
+        self._start(worker, f"propagating object {lid}")
+        return worker
+
+    def _commit_propagation(self, out: dict, lid: int, target: Labels, z: int) -> None:
+        if target is not self.ann.target:
+            show_warning("clickseg: the target layer changed during propagation; result dropped")
+            return
+        patches = []
+        for k, mask in sorted(out.items()):
+            p = commit_mask(target.data, mask, (k,), lid, self.ann.overwrite_box.isChecked(), apply=False)
+            if p is not None:
+                patches.append(p)
+        if not patches:
+            show_info(f"clickseg: object {lid} did not propagate beyond slice {z}")
+            return
+        recs = [ObjectRecord(lid, (k,), [], None, self.ann.model_name or "", "propagated") for k in sorted(out)]
+        self.ann._write_edit(Edit(patches, (lid,), {"what": "propagation", "records": recs}))
+        show_info(f"clickseg: object {lid} propagated to slices {sorted(out)}")
+        self.ann.status.setText(f"object {lid} propagated to {len(out)} slice(s)")
+
+    def precompute(self) -> Any:
+        """Encode every slice of the stack in a thread worker (progress bar, cancellable)."""
+        if self.ann.geometry is None or self.ann._make_predictor is None:
+            show_error("clickseg: choose an image layer and a model first")
+            return None
+        g, model = self.ann.geometry, self.ann.model_name or ""
+        worker = create_worker(
+            precompute_features, self.ann._make_predictor, lambda k: g.get_slice((k,) if g.n_lead else ()),
+            g.n_slices, lambda k: feature_key(g.get_slice((k,) if g.n_lead else ()), model), self.ann._store,
+        )
+        self._start(worker, "encoding slices", total=g.n_slices)
+        return worker
+
+    def _start(self, worker: Any, what: str, total: int = 0) -> None:
+        pbar = progress(total=total or 1, desc=f"clickseg: {what}")
+        if total:
+            worker.yielded.connect(lambda _: pbar.update(1))
+        self._workers.append(worker)
+
+        def done() -> None:
+            pbar.close()
+            if worker in self._workers:
+                self._workers.remove(worker)
+
+        worker.finished.connect(done)
+        worker.start()
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._workers)
+
+    def cancel(self) -> None:
+        """Stop running background work (precompute, propagation)."""
+        self._abort.set()
+        for w in list(self._workers):
+            if hasattr(w, "quit"):
+                w.quit()
