@@ -19,38 +19,23 @@ import numpy as np
 from napari.layers import Image, Labels
 from napari.qt.threading import create_worker
 from napari.utils.notifications import show_error, show_info, show_warning
-from qtpy.QtWidgets import (
-    QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-    QSpinBox, QVBoxLayout, QWidget,
-)
+from qtpy.QtWidgets import QWidget
 
 from ..core.clicks import Click
 from ..core.feature_cache import FeatureCache, feature_key
 from ..core.labels import Edit, LabelHistory, commit_mask, next_free_id
-from ..core.persistence import AnnotationFile, ObjectRecord, load_annotation, save_annotation
+from ..core.persistence import ObjectRecord
 from ..core.session import InteractiveSession
 from ..models.registry import list_models, load_model
+from . import save_resume
 from .layers import ImageGeometry, PromptLayers
+from .panel import NEW_LABELS, build_panel
 from .shortcuts import bind_shortcuts, shortcut_help, unbind_shortcuts
 from .volume_tools import VolumeTools
 from .workers import LockedStore
 
 __all__ = ["AnnotatorWidget"]
 log = logging.getLogger(__name__)
-NEW_LABELS = "<new labels layer>"
-DEVICES = ("auto", "cpu", "cuda", "mps")
-
-
-class _RefreshingCombo(QComboBox):
-    """A combo box that re-reads its items right before its menu opens."""
-
-    def __init__(self, refresh: Callable[[], None]) -> None:
-        super().__init__()
-        self._refresh = refresh
-
-    def showPopup(self) -> None:  # noqa: N802 - Qt API
-        self._refresh()
-        super().showPopup()
 
 
 class AnnotatorWidget(QWidget):
@@ -83,7 +68,7 @@ class AnnotatorWidget(QWidget):
         self._pending = False  # prompts changed since the last prediction started
         #: predictions computed for prompts that changed while they ran, and therefore dropped
         self.dropped_results = 0
-        self._build_ui()
+        build_panel(self)
         self.viewer.mouse_drag_callbacks.append(self._on_mouse)
         self.viewer.dims.events.current_step.connect(self._on_step)
         self.viewer.layers.events.inserted.connect(self._refresh_layer_lists)
@@ -97,78 +82,6 @@ class AnnotatorWidget(QWidget):
         self.setToolTip(shortcut_help())
 
     # ------------------------------------------------------------------ UI
-    def _build_ui(self) -> None:
-        self.image_combo, self.labels_combo = QComboBox(), QComboBox()
-        self.model_combo, self.device_combo = _RefreshingCombo(self.refresh_models), QComboBox()
-        self.device_combo.addItems(DEVICES)
-        self.channel_combo = QComboBox()
-        self.channel_combo.addItems(["none / RGB", "first axis"])
-        self.channels_edit = QLineEdit("")
-        self.channels_edit.setPlaceholderText("channels to use, e.g. 0,2 (default: first 3)")
-        self.active_box = QCheckBox("annotator active (mouse clicks add prompts)")
-        self.active_box.setChecked(True)
-        self.overwrite_box = QCheckBox("overwrite existing objects")
-        self.object_id = QSpinBox()
-        self.object_id.setRange(0, 2**31 - 1)
-        self.object_id.setSpecialValueText("next free id")
-        self.object_id.setToolTip("id the next commit writes; 'next free id' starts a new object, an existing id "
-                                  "continues that object on this slice (e.g. before 'Propagate between')")
-        self.background_box = QCheckBox("predict in background (UI stays responsive with slow models)")
-        self.background_box.setChecked(True)
-        self.polarity_label = QLabel()
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
-        self.min_iou = QSpinBox()
-        self.min_iou.setRange(0, 100)
-        self.min_iou.setValue(30)
-        self.min_iou.setSuffix(" % IoU to go on")
-        form = QFormLayout()
-        form.addRow("image", self.image_combo)
-        form.addRow("channel axis", self.channel_combo)
-        form.addRow("channels", self.channels_edit)
-        form.addRow("target labels", self.labels_combo)
-        form.addRow("model", self.model_combo)
-        form.addRow("device", self.device_combo)
-        lay = QVBoxLayout(self)
-        lay.addLayout(form)
-        lay.addWidget(self.active_box)
-        lay.addWidget(self.background_box)
-        lay.addWidget(self.polarity_label)
-
-        def row(*buttons: tuple[str, Callable[[], Any]]) -> QHBoxLayout:
-            h = QHBoxLayout()
-            for text, fn in buttons:
-                b = QPushButton(text)
-                b.clicked.connect(lambda _=False, f=fn: f())
-                h.addWidget(b)
-            return h
-
-        lay.addLayout(row(("Commit [Shift-C]", self.commit), ("Reset object [Shift-X]", self.reset_object)))
-        lay.addLayout(row(("Undo [Ctrl-Z]", self.undo), ("Redo [Ctrl-Shift-Z]", self.redo),
-                          ("+/- [N]", self.toggle_polarity)))
-        lay.addWidget(self.overwrite_box)
-        ids = QFormLayout()
-        ids.addRow("commit as", self.object_id)
-        lay.addLayout(ids)
-        vol = QGroupBox("3D")
-        vl = QVBoxLayout(vol)
-        vl.addWidget(self.min_iou)
-        vl.addLayout(row(("Propagate back [Shift-B]", self.propagate_backward),
-                         ("Propagate fwd [Shift-F]", self.propagate_forward)))
-        vl.addLayout(row(("Propagate between", self.propagate_between), ("Precompute volume", self.precompute),
-                         ("Cancel", self.cancel)))
-        lay.addWidget(vol)
-        lay.addLayout(row(("Save labels + prompts…", self._save_dialog), ("Resume…", self._load_dialog)))
-        lay.addWidget(self.status)
-        lay.addStretch(1)
-        self.image_combo.currentTextChanged.connect(lambda name: self.set_image_layer(name) if name else None)
-        self.channel_combo.currentIndexChanged.connect(lambda _: self._rebuild_geometry())
-        self.channels_edit.editingFinished.connect(self._rebuild_geometry)
-        self.labels_combo.activated.connect(lambda _: self.set_target(self.labels_combo.currentText()))
-        self.model_combo.activated.connect(lambda _: self.set_model(self.model_combo.currentText()))
-        self.device_combo.activated.connect(lambda _: self.set_model(self.model_name or "random-walker"))
-        self._show_polarity()
-
     def _show_polarity(self) -> None:
         kind = "POSITIVE (green)" if self.positive_click else "NEGATIVE (red)"
         self.polarity_label.setText(f"left click adds: {kind}; right click: the opposite")
@@ -647,67 +560,13 @@ class AnnotatorWidget(QWidget):
         self.volume.cancel()
 
     # ------------------------------------------------------------------ save / resume
-    def settings(self) -> dict:
-        return {
-            "model": self.model_name, "device": self.device_combo.currentText(),
-            "threshold": self.session.threshold if self.session else None,
-            "image_layer": self.geometry.layer.name if self.geometry else None,
-            "channel_axis": self.geometry.channel_axis if self.geometry else None,
-            "channels": list(self.geometry.channels or []) if self.geometry else None,
-            "overwrite": self.overwrite_box.isChecked(), "min_iou": self.min_iou.value() / 100,
-        }
-
     def save(self, path: str | Path | None = None) -> Path | None:
         """Save the target labels and the prompts of every committed object beside them."""
-        path = path or self.save_path
-        if path is None:
-            show_error("clickseg: no file name to save to")
-            return None
-        if self.target is None:
-            show_error("clickseg: no target labels layer to save")
-            return None
-        try:
-            side = save_annotation(path, self.target.data, AnnotationFile(list(self.records), self.settings()))
-        except (ValueError, OSError) as err:
-            show_error(f"clickseg: could not save: {err}")
-            return None
-        self.save_path = Path(path)
-        show_info(f"clickseg: saved {path} and {side.name}")
-        return side
+        return save_resume.save(self, path)
 
     def load(self, path: str | Path) -> Labels | None:
         """Resume: load a labels file (+ its prompts JSON) as the target layer."""
-        try:
-            arr, ann = load_annotation(path)
-        except (ValueError, OSError) as err:
-            show_error(f"clickseg: could not resume from {path}: {err}")
-            return None
-        if self.geometry is not None and arr.shape != self.geometry.spatial_shape:
-            show_error(f"clickseg: {path} has shape {arr.shape}, the image needs {self.geometry.spatial_shape}")
-            return None
-        layer = self.viewer.add_labels(arr, name=Path(path).stem)
-        if self.set_target(layer) is layer:
-            self.records = list(ann.objects)
-            self.save_path = Path(path)
-            model = ann.settings.get("model")
-            if model and model != self.model_name:
-                self.set_model(model)
-        return layer
-
-    def _save_dialog(self) -> None:
-        from qtpy.QtWidgets import QFileDialog
-
-        start = str(self.save_path or "labels.tif")
-        path, _ = QFileDialog.getSaveFileName(self, "Save labels", start, "TIFF (*.tif *.tiff);;NumPy (*.npy)")
-        if path:
-            self.save(path)
-
-    def _load_dialog(self) -> None:
-        from qtpy.QtWidgets import QFileDialog
-
-        path, _ = QFileDialog.getOpenFileName(self, "Resume from labels", "", "Labels (*.tif *.tiff *.npy)")
-        if path:
-            self.load(path)
+        return save_resume.load(self, path)
 
     # ------------------------------------------------------------------ teardown
     def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
