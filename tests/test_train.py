@@ -157,3 +157,30 @@ def test_cancel_stops_cleanly(tmp_path):
     summary = Trainer(cfg, tmp_path / "run").run(should_stop=stop)
     assert summary.stopped == "cancelled" and summary.step == 2
     assert (tmp_path / "run" / "checkpoint.pt").is_file()
+
+
+@pytest.mark.data
+def test_real_data_splits_are_fixed_and_disjoint(shared_data):
+    from napari_clickseg.train.real_data import RealImageSet, index_entries
+    from napari_clickseg.train.splits import DATASETS, split_names
+
+    for name in DATASETS:
+        entries = index_entries(shared_data, name)
+        train, val = split_names(name, entries, "train"), split_names(name, entries, "val")
+        assert train and val and not set(train) & set(val)
+        assert len(train) + len(val) == len(entries)
+        assert 0.1 <= len(val) / len(entries) <= 0.35, name
+    lgg = index_entries(shared_data, "lgg-mri-train")
+    by_name = {e["name"]: e["patient"] for e in lgg}
+    train_p = {by_name[n] for n in split_names("lgg-mri-train", lgg, "train")}
+    val_p = {by_name[n] for n in split_names("lgg-mri-train", lgg, "val")}
+    assert not train_p & val_p
+    # both whole volumes (fine-tuning experiments) belong to held-out patients
+    assert {"TCGA_CS_4941_19960909", "TCGA_DU_6401_19831001"} <= val_p
+    glas = index_entries(shared_data, "glas-train")
+    pid = {e["name"]: e["patient_id"] for e in glas}
+    assert not {pid[n] for n in split_names("glas-train", glas, "train")} & {
+        pid[n] for n in split_names("glas-train", glas, "val")}
+    ds = RealImageSet(shared_data, "lgg-mri-train", "val")
+    image, labels = ds.load(0)
+    assert image.shape[:2] == labels.shape and set(np.unique(labels)) <= {0, 1}
