@@ -72,8 +72,10 @@ def test_commit_twice_two_ids_first_untouched_and_undo(annotator, tmp_path):
     img, disk = _disk_image()
     img[60:85, 60:85] = 0.9
     viewer, w = annotator(img)
+    gt = viewer.add_labels(np.zeros((96, 96), np.uint8), name="ground truth")
     w.add_click(40, 50)
     assert w.commit() == 1
+    assert w.target is not gt and not gt.data.any(), "an unchosen Labels layer is never written"
     first = w.target.data.copy()
     assert _iou(first == 1, disk) > 0.8
     assert len(w.prompts.positive.data) == 0 and not w.prompts.preview.data.any()

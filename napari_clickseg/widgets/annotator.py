@@ -105,6 +105,8 @@ class AnnotatorWidget(QWidget):
             self.set_image_layer(images[-1])
         if self.target is not None and self.target.name in labels:
             self.labels_combo.setCurrentText(self.target.name)
+        else:  # never write into a layer the user did not choose (e.g. a ground truth)
+            self.labels_combo.setCurrentText(NEW_LABELS)
 
     def _on_layer_removed(self, event: Any) -> None:
         layer = event.value
