@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 
 import numpy as np
@@ -134,9 +133,6 @@ def test_evaluate_random_walker_on_glas(shared_data, tmp_path):
     glas = shared_data / "glas-train"
     if not glas.is_dir():
         pytest.skip(f"{glas} is absent")
-    for mod in ("napari_clickseg.core.io", "napari_clickseg.models.classical"):
-        if importlib.util.find_spec(mod) is None:
-            pytest.skip(f"{mod} is not written yet")
     out = tmp_path / "glas"
     rc = cli.main(["evaluate", "--model", "random-walker", "--data", str(glas), "--objects", "3",
                    "--max-clicks", "20", "--out", str(out), "--no-progress"])
@@ -145,3 +141,27 @@ def test_evaluate_random_walker_on_glas(shared_data, tmp_path):
     assert summary["model"] == "random-walker" and summary["dataset"] == "glas-train"
     # clicks help: the curve rises from the first click to the last
     assert summary["miou_curve"][-1] > summary["miou_curve"][0]
+
+
+@pytest.mark.data
+def test_evaluate_validation_part_only(shared_data, tmp_path, capsys):
+    """--part val keeps to the held-out patients of train/splits.py (LGG: by patient)."""
+    from napari_clickseg.train.splits import LGG_VAL_PATIENTS
+
+    lgg = shared_data / "lgg-mri-train"
+    if not lgg.is_dir():
+        pytest.skip(f"{lgg} is absent")
+    out = tmp_path / "lgg_val"
+    rc = cli.main(["evaluate", "--model", "geodesic", "--data", str(lgg), "--part", "val",
+                   "--objects", "4", "--max-clicks", "2", "--out", str(out), "--no-progress"])
+    assert rc == 0
+    check_outputs(out, 4, max_clicks=2)
+    with open(out / "per_object.csv") as fh:
+        names = [row["name"] for row in csv.DictReader(fh)]
+    assert len(names) == 4
+    assert all(any(n.startswith(p) for p in LGG_VAL_PATIENTS) for n in names), names
+    # a folder that is not one of the split datasets is refused with a clear message
+    (tmp_path / "mine" / "images").mkdir(parents=True)
+    rc = cli.main(["evaluate", "--model", "geodesic", "--data", str(tmp_path / "mine"), "--part", "val",
+                   "--out", str(tmp_path / "o2"), "--no-progress"])
+    assert rc == 2 and "--part all" in capsys.readouterr().err

@@ -32,6 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="folder with images/ and masks/, an image volume (with --labels), "
              "or a bundled sample: sample-microscopy, sample-mri",
     )
+    parser.add_argument(
+        "--part", choices=["all", "train", "val"], default="all",
+        help="for a dataset of ../shared/data (glas-train, lgg-mri-train, ...): evaluate only its "
+             "training or its held-out validation part (train/splits.py; default all)",
+    )
     parser.add_argument("--labels", type=Path,
                         help="label volume for an image volume given as --data")
     parser.add_argument("--objects", type=_positive_int,
@@ -71,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
     load_kwargs = {"labels": args.labels, "max_objects": args.objects, "seed": args.seed}
     if args.min_area is not None:
         load_kwargs["min_area"] = args.min_area
+    if args.part != "all":
+        load_kwargs.update(_part_kwargs(args.data, args.part))
     objects = load_objects(args.data, **load_kwargs)
     predictor = load_model(args.model, device=args.device, weights=args.weights)
 
@@ -100,6 +107,21 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(summary))
     print(f"wrote {args.out / 'summary.json'}, per_object.csv, miou_curve.png")
     return 0
+
+
+def _part_kwargs(data: str, part: str) -> dict:
+    """``load_objects`` arguments restricting a known dataset folder to one part of its split."""
+    from ..train.real_data import SEMANTIC, index_entries
+    from ..train.splits import DATASETS, split_names
+
+    folder = Path(data).resolve()
+    if folder.name not in DATASETS or not (folder / "index.json").is_file():
+        raise ValueError(
+            f"--part {part}: --data {data} is not one of the split datasets ({', '.join(DATASETS)}, "
+            f"a folder with index.json); use --part all"
+        )
+    names = split_names(folder.name, index_entries(folder.parent, folder.name), part)
+    return {"names": names, "semantic": folder.name in SEMANTIC}
 
 
 def _dataset_name(data: str) -> str:
