@@ -27,7 +27,6 @@ guidance maps are zeros when there is no box.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +35,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..core.modulation import MFPConfig
-from .fdrn_encoder import Encoder, EncoderConfig, prepare_encoder_input
+from .fdrn_encoder import (
+    Encoder, EncoderConfig, as_encoder_config, check_crop_size, dataclass_from_dict, prepare_encoder_input,
+)
 from .guidance import HeadInputs, mfp_inputs, prepare_head_inputs
 from .layers import ConvBNReLU, NonLocalAttention, ScaledAdd, SepResBlock, SparseGraphPropagation, imagenet_normalize
 from .roi import crop_to_roi
@@ -78,24 +79,15 @@ class FDRNConfig:
     mfp_double_pass: bool = True
 
     def __post_init__(self) -> None:
-        if isinstance(self.encoder, dict):
-            enc = dict(self.encoder)
-            if "blocks" in enc:
-                enc["blocks"] = tuple(enc["blocks"])
-            self.encoder = EncoderConfig(**enc)
-        if self.crop_size % 16:
-            raise ValueError(f"crop_size must be a multiple of 16, got {self.crop_size}")
+        self.encoder = as_encoder_config(self.encoder)
+        check_crop_size(self.crop_size)
         if self.propagation not in ("nonlocal", "sgn"):
             raise ValueError(f"propagation must be 'nonlocal' or 'sgn', got {self.propagation!r}")
 
 
 def config_from_dict(d: dict[str, Any]) -> FDRNConfig:
     """Rebuild an ``FDRNConfig`` from ``dataclasses.asdict`` output (unknown keys rejected)."""
-    names = {f.name for f in dataclasses.fields(FDRNConfig)}
-    extra = set(d) - names
-    if extra:
-        raise ValueError(f"unknown FDRN config keys: {sorted(extra)}")
-    return FDRNConfig(**d)
+    return dataclass_from_dict(FDRNConfig, d)
 
 
 class FDRNNet(nn.Module):

@@ -13,7 +13,9 @@ ROI-aligned from that field of view with ROIs given in full-resolution pixels, s
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -21,7 +23,7 @@ from torch import Tensor, nn
 
 from .layers import ConvBNReLU, ResBlock, imagenet_normalize
 
-__all__ = ["EncoderConfig", "Encoder", "prepare_encoder_input"]
+__all__ = ["EncoderConfig", "Encoder", "prepare_encoder_input", "as_encoder_config", "check_crop_size", "dataclass_from_dict"]
 
 
 @dataclass
@@ -45,6 +47,33 @@ class EncoderConfig:
     key: int = 32
     blocks: tuple[int, int, int] = (2, 3, 2)
     max_side: int = 1024
+
+
+def as_encoder_config(value: EncoderConfig | dict) -> EncoderConfig:
+    """An ``EncoderConfig`` from itself or from its ``dataclasses.asdict`` form (JSON lists ok)."""
+    if isinstance(value, EncoderConfig):
+        return value
+    enc = dict(value)
+    if "blocks" in enc:
+        enc["blocks"] = tuple(enc["blocks"])
+    return EncoderConfig(**enc)
+
+
+T = TypeVar("T")
+
+
+def dataclass_from_dict(cls: type[T], d: dict[str, Any]) -> T:
+    """``cls(**d)`` for a network config, with unknown keys rejected by name."""
+    extra = set(d) - {f.name for f in dataclasses.fields(cls)}
+    if extra:
+        raise ValueError(f"unknown {cls.__name__} keys: {sorted(extra)}")
+    return cls(**d)
+
+
+def check_crop_size(crop_size: int) -> None:
+    """Raise ValueError unless the head's crop side is a multiple of 16 (the total stride)."""
+    if crop_size % 16:
+        raise ValueError(f"crop_size must be a multiple of 16, got {crop_size}")
 
 
 def prepare_encoder_input(image: Tensor, max_side: int, multiple: int = 16) -> tuple[Tensor, Tensor]:

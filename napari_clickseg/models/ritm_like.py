@@ -13,7 +13,6 @@ step 5); ``crop_size=256`` gives the equal-crop comparison (the benchmark report
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..core.modulation import MFPConfig
-from .fdrn_encoder import Encoder, EncoderConfig
+from .fdrn_encoder import Encoder, EncoderConfig, as_encoder_config, check_crop_size, dataclass_from_dict
 from .guidance import HeadInputs, mfp_inputs, prepare_head_inputs
 from .layers import Conv1S, ConvBNReLU, ScaledAdd, SepResBlock
 
@@ -55,22 +54,13 @@ class RITMLikeConfig:
     mfp_double_pass: bool = True
 
     def __post_init__(self) -> None:
-        if isinstance(self.encoder, dict):
-            enc = dict(self.encoder)
-            if "blocks" in enc:
-                enc["blocks"] = tuple(enc["blocks"])
-            self.encoder = EncoderConfig(**enc)
-        if self.crop_size % 16:
-            raise ValueError(f"crop_size must be a multiple of 16, got {self.crop_size}")
+        self.encoder = as_encoder_config(self.encoder)
+        check_crop_size(self.crop_size)
 
 
 def ritm_config_from_dict(d: dict[str, Any]) -> RITMLikeConfig:
     """Rebuild a ``RITMLikeConfig`` from ``dataclasses.asdict`` output."""
-    names = {f.name for f in dataclasses.fields(RITMLikeConfig)}
-    extra = set(d) - names
-    if extra:
-        raise ValueError(f"unknown RITM-like config keys: {sorted(extra)}")
-    return RITMLikeConfig(**d)
+    return dataclass_from_dict(RITMLikeConfig, d)
 
 
 class RITMLikeNet(nn.Module):
