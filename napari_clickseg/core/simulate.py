@@ -96,8 +96,13 @@ def _as_bool_2d(arr: np.ndarray, name: str, shape: tuple[int, ...] | None = None
 
 
 def _error_maps(
-    gt: np.ndarray, pred: np.ndarray, valid: np.ndarray, clicked: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray]:
+    gt: np.ndarray, pred: np.ndarray, valid: np.ndarray | None, clicked: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(gt, padded EDT of false negatives, of false positives); clicked pixels zeroed."""
+    gt = _as_bool_2d(gt, "gt")
+    pred = _as_bool_2d(pred, "pred", gt.shape)
+    if valid is None:
+        valid = np.ones(gt.shape, bool)
     fn = gt & ~pred & valid
     fp = ~gt & pred & valid
     dt_fn = padded_edt(fn)
@@ -105,7 +110,7 @@ def _error_maps(
     if clicked is not None:
         dt_fn[clicked] = 0.0
         dt_fp[clicked] = 0.0
-    return dt_fn, dt_fp
+    return gt, dt_fn, dt_fp
 
 
 def standard_click(
@@ -125,11 +130,7 @@ def standard_click(
     Returns:
         ``Click(row, col, is_positive)``, or None if no unclicked error pixel is left.
     """
-    gt = _as_bool_2d(gt, "gt")
-    pred = _as_bool_2d(pred, "pred", gt.shape)
-    if valid is None:
-        valid = np.ones(gt.shape, bool)
-    dt_fn, dt_fp = _error_maps(gt, pred, valid, clicked)
+    gt, dt_fn, dt_fp = _error_maps(gt, pred, valid, clicked)
     fn_max, fp_max = float(dt_fn.max()), float(dt_fp.max())
     if fn_max == 0.0 and fp_max == 0.0:
         return None
@@ -162,11 +163,7 @@ def sample_training_click(
     Returns:
         A ``Click``, or None when there is no unclicked error pixel.
     """
-    gt = _as_bool_2d(gt, "gt")
-    pred = _as_bool_2d(pred, "pred", gt.shape)
-    if valid is None:
-        valid = np.ones(gt.shape, bool)
-    dt_fn, dt_fp = _error_maps(gt, pred, valid, clicked)
+    gt, dt_fn, dt_fp = _error_maps(gt, pred, valid, clicked)
     fn_max, fp_max = float(dt_fn.max()), float(dt_fp.max())
     if fn_max == 0.0 and fp_max == 0.0:
         return None
