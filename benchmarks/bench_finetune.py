@@ -1,0 +1,105 @@
+"""Does fine-tuning on a few labelled slices help on another volume? Base vs fine-tuned, one run.
+
+Fine-tunes the base model (default: the shipped ``fdrn``) on ``--slices`` labelled slices of one
+LGG MRI volume (the CLI's ``finetune``, as a user would), then evaluates the base and the
+fine-tuned model with the standard protocol (20 simulated clicks, threshold 0.49) on every
+labelled slice of the *other* volume, and prints both rows side by side. Both volumes belong to
+the held-out validation part of ``lgg-mri-train`` (``train/splits.py``), so the shipped model
+never trained on them.
+
+    python benchmarks/bench_finetune.py                      # 10 slices, 5-minute budget
+    python benchmarks/bench_finetune.py --minutes 2 --slices 6
+
+The fine-tuned model is saved in a temporary per-user model folder (``$CLICKSEG_HOME`` is set
+to it), never in the user's own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "lgg-mri-train" / "volumes"
+TRAIN_VOLUME = "TCGA_DU_6401_19831001"
+TEST_VOLUME = "TCGA_CS_4941_19960909"
+
+
+def spread(indices: list[int], n: int) -> list[int]:
+    """``n`` indices spread evenly over ``indices`` (all of them when there are fewer)."""
+    if n >= len(indices):
+        return list(indices)
+    pick = np.linspace(0, len(indices) - 1, n).round().astype(int)
+    return [indices[i] for i in pick]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=DATA, help="folder with the LGG *_image.tif / *_label.tif volumes")
+    ap.add_argument("--train", default=TRAIN_VOLUME, help="volume to fine-tune on")
+    ap.add_argument("--test", default=TEST_VOLUME, help="volume to evaluate on")
+    ap.add_argument("--slices", type=int, default=10, help="labelled slices to fine-tune on (spread evenly)")
+    ap.add_argument("--base", default="fdrn", help="base model: a registry name or a .pt weights file")
+    ap.add_argument("--minutes", type=float, default=5.0, help="fine-tuning time budget")
+    ap.add_argument("--steps", type=int, default=300, help="fine-tuning step budget")
+    ap.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    ap.add_argument("--device", default="auto")
+    args = ap.parse_args(argv)
+
+    paths = {k: (args.data / f"{v}_image.tif", args.data / f"{v}_label.tif")
+             for k, v in (("train", args.train), ("test", args.test))}
+    for img, lab in paths.values():
+        if not img.is_file() or not lab.is_file():
+            print(f"bench_finetune.py: {img} or {lab} is missing (the LGG volumes of ../shared/data)", file=sys.stderr)
+            return 2
+
+    os.environ["CLICKSEG_HOME"] = tempfile.mkdtemp(prefix="clickseg-bench-ft-")
+    import torch
+
+    from napari_clickseg.core.datasets import load_objects
+    from napari_clickseg.core.io import read_labels, read_volume
+    from napari_clickseg.eval.runner import evaluate
+    from napari_clickseg.models.registry import load_model
+    from napari_clickseg.models.weights_io import read_card
+    from napari_clickseg.train.finetune import FinetuneConfig, finetune, labelled_slices
+
+    torch.set_num_threads(args.threads)
+    image, labels = read_volume(paths["train"][0]), read_labels(paths["train"][1], ndim=3)
+    slices = spread(labelled_slices(labels), args.slices)
+    t0 = time.perf_counter()
+    result = finetune(image, labels, slices=slices, base=args.base, name="bench-finetuned",
+                      config=FinetuneConfig(max_steps=args.steps, max_minutes=args.minutes, device=args.device))
+    ft_s = time.perf_counter() - t0
+    history = " ".join(f"{h['step']}:{h['noc90']:.2f}" for h in result.history)
+
+    def predictor(name: str):
+        if name.endswith(".pt"):  # a weights file: its card names the family
+            return load_model(read_card(name)["family"], device=args.device, weights=name)
+        return load_model(name, device=args.device)
+
+    rows = []
+    for name in (args.base, result.name):
+        objects = load_objects(paths["test"][0], labels=paths["test"][1], semantic=True)
+        res = evaluate(predictor(name), objects, max_clicks=20, model=name, dataset=args.test)
+        curve = res.miou_curve
+        rows.append((name, len(res.objects), res.noc(0.85), res.noc(0.9), res.noc(0.95), curve[0], curve[4], res.auc))
+
+    print(f"fine-tuned {args.base} on {len(slices)} slices {slices} of {args.train} in {ft_s:.0f} s "
+          f"({result.card['training'].get('steps', '?')} steps; validation NoC@90 by step: {history})")
+    print(f"evaluated on every labelled slice of {args.test} (20 clicks, threshold 0.49)\n")
+    print("| model | objects | NoC@85 | NoC@90 | NoC@95 | mIoU@1 | mIoU@5 | AUC |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, n, n85, n90, n95, m1, m5, auc in rows:
+        print(f"| {name} | {n} | {n85:.2f} | {n90:.2f} | {n95:.2f} | {m1:.3f} | {m5:.3f} | {auc:.3f} |")
+    base90, ft90 = rows[0][3], rows[1][3]
+    print(f"\nNoC@90 base / fine-tuned: {base90:.2f} / {ft90:.2f} (ratio {base90 / max(ft90, 1e-9):.2f})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
