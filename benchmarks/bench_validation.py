@@ -1,0 +1,97 @@
+"""Accuracy on the held-out validation parts: models side by side, one table.
+
+For every real dataset of ``train/splits.py`` (glas-train, monuseg-kumar-train, lgg-mri-train,
+isbi2012-em, ctc-fluo-n2dh-gowt1) and every model, runs the standard protocol (``clickseg
+evaluate --part val``: 20 simulated clicks, threshold 0.49) on the same ``--objects`` objects of
+the dataset's validation part (never seen in training), writes ``OUT/<dataset>/<model>/``
+(``summary.json``, ``per_object.csv``, ``miou_curve.png``) and prints NoC@85/90/95, mIoU after 1
+and 5 clicks, and the ratio of each model's NoC@90 to the reference model's.
+
+A result already in ``OUT`` is reused (delete its folder to re-run it), so an interrupted run
+continues where it stopped.
+
+    python benchmarks/bench_validation.py --out runs/validation                     # fdrn vs random-walker
+    python benchmarks/bench_validation.py --models fdrn,graph-cut --objects 10 --out runs/val10
+    python benchmarks/bench_validation.py --out runs/validation --card napari_clickseg/models/weights/fdrn.json
+
+``--card`` records the first model's numbers in its model card (``evaluation.validation_parts``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import sys
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def run_one(model: str, data: Path, out: Path, objects: int, seed: int) -> dict:
+    """``clickseg evaluate --model MODEL --data DATA --part val --objects N --out OUT``."""
+    summary = out / "summary.json"
+    if not summary.is_file():
+        from napari_clickseg.cli import main as clickseg
+
+        print(f"evaluating {model} on {data.name} ...", flush=True)
+        with contextlib.redirect_stdout(io.StringIO()):  # the per-run table is in summary.json
+            rc = clickseg(["evaluate", "--model", model, "--data", str(data), "--part", "val",
+                           "--objects", str(objects), "--seed", str(seed), "--out", str(out), "--no-progress"])
+        if rc != 0:
+            raise RuntimeError(f"clickseg evaluate failed for {model} on {data} (exit {rc})")
+    return json.loads(summary.read_text())
+
+
+def main(argv: list[str] | None = None) -> int:
+    from napari_clickseg.train.splits import DATASETS
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", default="fdrn,random-walker", help="comma-separated; the last is the reference")
+    ap.add_argument("--datasets", default=",".join(DATASETS), help="comma-separated dataset folder names")
+    ap.add_argument("--data", type=Path, default=DATA, help="folder that holds the dataset folders")
+    ap.add_argument("--objects", type=int, default=20, help="objects per validation part")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--card", type=Path, default=None, help="model card to record the first model's numbers in")
+    args = ap.parse_args(argv)
+
+    models = [m for m in args.models.split(",") if m]
+    datasets = [d for d in args.datasets.split(",") if d]
+    missing = [d for d in datasets if not (args.data / d).is_dir()]
+    if missing:
+        print(f"bench_validation.py: {', '.join(missing)} not found in {args.data}", file=sys.stderr)
+        return 2
+    ref = models[-1]
+    results: dict[str, dict[str, dict]] = {}
+    for d in datasets:
+        for m in models:
+            results.setdefault(d, {})[m] = run_one(m, args.data / d, args.out / d / m, args.objects, args.seed)
+
+    print(f"validation parts (train/splits.py), {args.objects} objects each, seed {args.seed}, "
+          f"20 clicks, threshold 0.49; ratio = NoC@90 of {ref} / of the model\n")
+    print("| dataset | model | objects | NoC@85 | NoC@90 | NoC@95 | mIoU@1 | mIoU@5 | AUC | ratio |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for d in datasets:
+        for m in models:
+            s = results[d][m]
+            ratio = results[d][ref]["noc"]["90"] / max(s["noc"]["90"], 1e-9)
+            print(f"| {d} | {m} | {s['objects']} | {s['noc']['85']:.2f} | {s['noc']['90']:.2f} | "
+                  f"{s['noc']['95']:.2f} | {s['miou']['1']:.3f} | {s['miou']['5']:.3f} | {s['auc']:.3f} | {ratio:.2f} |")
+    if args.card is not None:
+        card = json.loads(args.card.read_text())
+        card.setdefault("evaluation", {})["validation_parts"] = {
+            "protocol": f"benchmarks/bench_validation.py: clickseg evaluate --part val --objects {args.objects} "
+                        f"--seed {args.seed} (20 clicks, threshold 0.49)",
+            **{d: {k: results[d][models[0]][k] for k in ("objects", "noc", "miou", "auc")} for d in datasets},
+            "reference": {d: {"model": ref, "noc": results[d][ref]["noc"], "miou": results[d][ref]["miou"]}
+                          for d in datasets},
+        }
+        args.card.write_text(json.dumps(card, indent=2) + "\n")
+        print(f"\nrecorded in {args.card}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
