@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
 
 from napari_clickseg import InteractiveSession, build_model
-from napari_clickseg.core.feature_cache import FeatureCache, feature_key, nbytes_of
+from napari_clickseg.core.feature_cache import FeatureCache, feature_key, model_identity, nbytes_of
 
 
 def feats(n: int, fill: float = 0.0) -> dict:
@@ -47,6 +49,21 @@ def test_disk_copy_is_reused_by_a_new_cache(tmp_path):
     assert not (tmp_path / f"{key}.pt").exists()
 
 
+def test_disk_folder_is_bounded_least_recently_used_out(tmp_path):
+    one = tmp_path / "probe"
+    FeatureCache(disk_dir=one).put("probe", feats(1000))
+    size = (one / "probe.pt").stat().st_size
+    cache = FeatureCache(max_items=1, disk_dir=tmp_path / "d", max_disk_bytes=int(2.5 * size))
+    cache.put("a", feats(1000))
+    os.utime(tmp_path / "d" / "a.pt", (1, 1))  # a: long ago
+    cache.put("b", feats(1000))
+    os.utime(tmp_path / "d" / "b.pt", (2, 2))
+    assert cache.get("a") is not None  # read from disk (memory holds one item): a is fresh again
+    cache.put("c", feats(1000))  # three files > 2.5: the least recently used (b) goes
+    names = sorted(p.stem for p in (tmp_path / "d").glob("*.pt"))
+    assert names == ["a", "c"]
+
+
 def test_feature_key_depends_on_content_model_and_preprocessing():
     img = np.arange(64, dtype=np.uint16).reshape(8, 8)
     k = feature_key(img, "fdrn")
@@ -82,3 +99,17 @@ def test_session_uses_cache_instead_of_encoder(tmp_path):
     s2 = InteractiveSession(p2, feature_store=FeatureCache(disk_dir=tmp_path))
     s2.set_image(b, key=kb)
     assert p2.encode_count == 0 and p2.is_image_set
+
+
+def test_model_identity_includes_the_weights_hash():
+    class P:
+        name = "mine"
+        card = {"sha256": "abc123"}
+
+    class Q:
+        name = "random-walker"
+
+    assert model_identity(P()) == "mine@abc123" and model_identity(Q()) == "random-walker"
+    # same image, same name, other weights: another key
+    img = np.zeros((4, 4))
+    assert feature_key(img, model_identity(P())) != feature_key(img, "mine@def456")

@@ -9,7 +9,8 @@ Values are what ``predictor.get_features()`` returns: nested dicts/tuples/lists 
 numpy arrays and plain values. Memory use is estimated from tensor/array sizes; the least
 recently used entries are evicted beyond ``max_items`` or ``max_bytes``. With ``disk_dir``
 every ``put`` also writes ``<key>.pt`` (tensors moved to CPU, ``torch.save``), and a memory miss
-falls back to the disk copy (``torch.load(weights_only=True)``). Torch is imported lazily, so
+falls back to the disk copy (``torch.load(weights_only=True)``); the folder is kept under
+``max_disk_bytes`` by deleting the least recently used files (a read refreshes a file's time). Torch is imported lazily, so
 this module is usable (memory-only) without it.
 """
 
@@ -25,7 +26,7 @@ from typing import Any, Hashable
 
 import numpy as np
 
-__all__ = ["FeatureCache", "feature_key", "nbytes_of"]
+__all__ = ["FeatureCache", "feature_key", "model_identity", "nbytes_of", "default_cache_dir"]
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,27 @@ def feature_key(image: np.ndarray, model_name: str, preprocessing: str = "percen
     h.update(f"{model_name}|{preprocessing}|{arr.dtype.str}|{arr.shape}|".encode())
     h.update(memoryview(arr).cast("B"))
     return h.hexdigest()
+
+
+def model_identity(predictor: Any) -> str:
+    """What features depend on: the model's name plus its weights' sha256 (from the model card).
+
+    A model re-trained under the same name therefore never reuses the old weights' features.
+    """
+    name = str(getattr(predictor, "name", type(predictor).__name__))
+    card = getattr(predictor, "card", None)
+    sha = card.get("sha256") if isinstance(card, dict) else None
+    return f"{name}@{sha}" if sha else name
+
+
+def default_cache_dir() -> Path:
+    """Per-user folder of cached features (``$CLICKSEG_HOME/cache/features`` if that is set)."""
+    home = os.environ.get("CLICKSEG_HOME")
+    if home:
+        return Path(home) / "cache" / "features"
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("napari-clickseg", appauthor=False)) / "features"
 
 
 def nbytes_of(obj: Any) -> int:
@@ -77,18 +99,23 @@ class FeatureCache:
         max_bytes: most bytes kept in memory (estimated with ``nbytes_of``); an entry larger
             than this alone is kept on disk only (if any) and not in memory.
         disk_dir: folder for ``<key>.pt`` copies reused across sessions, or None.
+        max_disk_bytes: most bytes of ``*.pt`` files kept in ``disk_dir`` (oldest use first out).
 
     Keys on disk must be file-name safe: use ``feature_key`` (hex). Other hashable keys work
     in memory; on disk they are hashed.
     """
 
-    def __init__(self, max_items: int = 32, max_bytes: int = 2 << 30, disk_dir: str | Path | None = None) -> None:
+    def __init__(
+        self, max_items: int = 32, max_bytes: int = 2 << 30, disk_dir: str | Path | None = None,
+        max_disk_bytes: int = 4 << 30,
+    ) -> None:
         if max_items < 1:
             raise ValueError(f"max_items must be >= 1, got {max_items}")
         if max_bytes < 1:
             raise ValueError(f"max_bytes must be >= 1, got {max_bytes}")
         self.max_items = int(max_items)
         self.max_bytes = int(max_bytes)
+        self.max_disk_bytes = int(max_disk_bytes)
         self.disk_dir = None if disk_dir is None else Path(disk_dir)
         if self.disk_dir is not None:
             self.disk_dir.mkdir(parents=True, exist_ok=True)
@@ -168,6 +195,25 @@ class FeatureCache:
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+        self._prune_disk(keep=path)
+
+    def _prune_disk(self, keep: Path) -> None:
+        """Delete the least recently used ``*.pt`` files until the folder fits ``max_disk_bytes``."""
+        assert self.disk_dir is not None
+        files = []
+        for p in self.disk_dir.glob("*.pt"):
+            try:
+                st = p.stat()
+            except OSError:  # removed meanwhile (another session)
+                continue
+            files.append((st.st_mtime, st.st_size, p))
+        total = sum(size for _, size, _ in files)
+        for _, size, p in sorted(files, key=lambda f: f[0]):
+            if total <= self.max_disk_bytes:
+                break
+            if p != keep:
+                p.unlink(missing_ok=True)
+                total -= size
 
     def _load(self, key: Hashable) -> Any:
         if self.disk_dir is None:
@@ -178,7 +224,9 @@ class FeatureCache:
         import torch
 
         try:
-            return torch.load(path, map_location="cpu", weights_only=True)
+            value = torch.load(path, map_location="cpu", weights_only=True)
+            os.utime(path)  # recently used: pruned last
+            return value
         except Exception as err:  # a corrupt cache file is a miss, and is removed
             log.warning("ignoring unreadable feature cache file %s (%s)", path, err)
             path.unlink(missing_ok=True)

@@ -22,7 +22,7 @@ from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import QWidget
 
 from ..core.clicks import Click
-from ..core.feature_cache import FeatureCache, feature_key
+from ..core.feature_cache import FeatureCache, default_cache_dir, feature_key, model_identity
 from ..core.labels import Edit, LabelHistory, commit_mask, next_free_id
 from ..core.persistence import ObjectRecord
 from ..core.session import InteractiveSession
@@ -60,7 +60,10 @@ class AnnotatorWidget(QWidget):
         self.positive_click = True
         self.model_name: str | None = None
         self._make_predictor: Callable[[], Any] | None = None
-        self._store = LockedStore(FeatureCache(max_items=64))
+        #: model name + weights hash: the model part of feature-cache keys
+        self.model_key = ""
+        # encoder features: 64 slices in memory, and on disk (bounded) for later sessions
+        self._store = LockedStore(FeatureCache(max_items=64, disk_dir=default_cache_dir(), max_disk_bytes=2 << 30))
         self._index: tuple[int, ...] | None = None  # slice the session holds
         self._syncing = False
         self.volume = VolumeTools(self)
@@ -149,6 +152,7 @@ class AnnotatorWidget(QWidget):
         self.wait_idle()
         clicks, box = (self.session.clicks, self.session.box) if (self.session and self.session.has_image) else ((), None)
         self.model_name = getattr(predictor, "name", "custom")
+        self.model_key = model_identity(predictor)
         # workers never share the session's predictor (not thread-safe): they get their own
         self._make_predictor = factory or (lambda: copy.deepcopy(predictor))
         self.session = InteractiveSession(predictor, feature_store=self._store)
@@ -275,7 +279,7 @@ class AnnotatorWidget(QWidget):
             return True
         image = self.geometry.get_slice(index)
         try:
-            self.session.set_image(image, key=feature_key(image, self.model_name or ""))
+            self.session.set_image(image, key=feature_key(image, self.model_key))
         except (ValueError, TypeError) as err:
             show_error(f"clickseg: slice {index} cannot be segmented: {err}")
             self._index = None

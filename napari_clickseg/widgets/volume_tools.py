@@ -64,7 +64,7 @@ class VolumeTools:
         if not src.any():
             show_warning(f"clickseg: object {lid} is not on slice {z}")
             return None
-        g, store, model = self.ann.geometry, self.ann._store, self.ann.model_name or ""
+        g, store, model = self.ann.geometry, self.ann._store, self.ann.model_key
         cfg = PropagationConfig(min_iou=self.ann.min_iou.value() / 100)
         key_fn = lambda k: feature_key(g.get_slice((k,)), model)  # noqa: E731
         common = dict(config=cfg, feature_store=store, key_fn=key_fn)
@@ -112,7 +112,7 @@ class VolumeTools:
         if self.ann.geometry is None or self.ann._make_predictor is None:
             show_error("clickseg: choose an image layer and a model first")
             return None
-        g, model = self.ann.geometry, self.ann.model_name or ""
+        g, model = self.ann.geometry, self.ann.model_key
         worker = create_worker(
             precompute_features, self.ann._make_predictor, lambda k: g.get_slice((k,) if g.n_lead else ()),
             g.n_slices, lambda k: feature_key(g.get_slice((k,) if g.n_lead else ()), model), self.ann._store,
