@@ -32,7 +32,10 @@ def test_bench_command_writes_json(tmp_path, capsys):
                               "--no-isolate", "--json", str(out)])
     assert bench_command.run(args) == 0
     doc = json.loads(out.read_text())
-    assert doc["meta"]["weights"] == "random"
+    from napari_clickseg.models.registry import get_model_info
+
+    shipped = get_model_info("fdrn").has_weights
+    assert doc["meta"]["trained_weights"] == (["fdrn"] if shipped else [])
     rows = {r["model"]: r for r in doc["results"]}
     assert rows["ritm-like"]["ratio_vs_ritm"] == 1.0 and rows["fdrn"]["ratio_vs_ritm"] > 0
-    assert "Random weights" in capsys.readouterr().out
+    assert "random weights" in capsys.readouterr().out

@@ -73,14 +73,16 @@ def run(args: argparse.Namespace) -> int:
                             progress=progress)
     bar.close()
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    note = (f"Random weights (timings do not depend on weight values). CPU: {platform.processor() or platform.machine()}, "
+    trained = [m for m in models if "@" not in m and get_model_info(m).kind != "classical" and get_model_info(m).has_weights]
+    note = (f"Shipped trained weights for {', '.join(trained) or 'none'}; the other learned models have random weights "
+            f"(timings do not depend on weight values). CPU: {platform.processor() or platform.machine()}, "
             f"{args.threads} torch threads; torch {torch.__version__}" + (f"; GPU: {gpu}" if gpu else "") +
             ". encoder = set_image (normalisation + encoder); t_total(n) = encoder + first n clicks; "
             "ratio = t_total(20) of ritm-like / of the model, same device and size.")
     print(format_table(results, note))
     if args.json is not None:
         meta = {"threads": args.threads, "clicks": args.clicks, "repeats": args.repeats, "torch": torch.__version__,
-                "gpu": gpu, "weights": "random", "platform": platform.platform()}
+                "gpu": gpu, "trained_weights": trained, "platform": platform.platform()}
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(to_json(results, meta) + "\n")
         print(f"\nwrote {args.json}")

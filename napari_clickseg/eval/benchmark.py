@@ -2,8 +2,9 @@
 
 One implementation behind ``clickseg bench`` and ``benchmarks/bench_models.py``.
 
-For every (device, slice size) one worker process builds every model with random weights
-(timings do not depend on the weight values) and times them *interleaved* - round r runs each
+For every (device, slice size) one worker process builds every model - with its shipped trained
+weights (hence its shipped architecture and crop size) where it has them, else with random
+weights (timings do not depend on the weight values) - and times them *interleaved* - round r runs each
 model once - so that load changes on a shared machine hit all models alike; then:
 
 * **encoder ms** - ``set_image`` on a synthetic slice (percentile normalisation + encoder),
@@ -120,7 +121,8 @@ def _build(model: str, device: str) -> Any:
             return p
         if info.kind == "classical":
             return build_model(name, device=device)
-        return build_model(name, device=device, pretrained=False)
+        # trained weights where they exist (same architecture and crop as users get)
+        return build_model(name, device=device, pretrained=info.has_weights)
 
 
 class _Timer:
