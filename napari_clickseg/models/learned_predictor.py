@@ -9,6 +9,9 @@ the crop (MFP modulation and IOG guidance inside ``decode``), sigmoid, paste bac
 previous probability map (pixels outside the ROI keep it). The first click of an object (no
 previous probability in the ROI) costs MFP's double pass, also inside ``decode``: one pass
 without modulation gives an initial map, which is modulated and fed to a second pass.
+On a large slice the first click's whole-slice view shrinks small objects to a few crop pixels:
+unless turned off (``refine_first``), a first click whose mask is small relative to the slice is
+predicted once more, zoomed in on that mask (``_refine_first``).
 ``predict`` is a pure function of its inputs (the ROI is recomputed each call).
 
 Device: ``"auto"`` picks CUDA, then MPS, then CPU. On CPU the network runs in float32 with
@@ -19,6 +22,7 @@ runs under ``torch.inference_mode()``; the network modules themselves never disa
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import warnings
 from pathlib import Path
@@ -55,6 +59,11 @@ class LearnedPredictor(BasePredictor):
         card: its model card (informative).
         zoom: Zoom-In parameters.
         half: bf16/fp16 on CUDA.
+        refine_first: first click on an empty map: a second head pass zoomed in on the first
+            pass's mask (see ``_refine_first``).
+        refine_area: refine only when the zoomed ROI is at most this fraction of the first ROI.
+        refine_min_px: a first mask smaller than this (in crop pixels) is not fed to the zoomed
+            pass as previous map (it starts from an empty map).
 
     Attributes:
         trained: whether the weights were trained (False: random weights).
@@ -73,6 +82,9 @@ class LearnedPredictor(BasePredictor):
         card: dict[str, Any] | None = None,
         zoom: ZoomConfig = ZoomConfig(),
         half: bool = True,
+        refine_first: bool = True,
+        refine_area: float = 0.5,
+        refine_min_px: float = 250.0,
     ) -> None:
         super().__init__()
         self.device = resolve_device(device)
@@ -85,6 +97,9 @@ class LearnedPredictor(BasePredictor):
         self.weights = weights
         self.card = card
         self.zoom = zoom
+        self.refine_first = bool(refine_first)
+        self.refine_area = float(refine_area)
+        self.refine_min_px = float(refine_min_px)
         self._warned = False
 
     # -- per slice -----------------------------------------------------------------------
@@ -143,8 +158,42 @@ class LearnedPredictor(BasePredictor):
             prev = torch.from_numpy(np.ascontiguousarray(prev_np, dtype=np.float32))[None, None].to(dev)
             # MFP (incl. the first-click double pass) happens inside decode
             logits = self.net.decode(features, rois, ct, prev, bt)
-            prob = paste_from_roi(torch.sigmoid(logits.float()), rois, (h, w), base=prev)
-            return prob[0, 0].cpu().numpy()
+            prob = paste_from_roi(torch.sigmoid(logits.float()), rois, (h, w), base=prev)[0, 0].cpu().numpy()
+            if self.refine_first and box is None and len(clicks) <= self.zoom.skip_clicks and not prev_np.any():
+                prob = self._refine_first(features, clicks, ct, prob, roi)
+            return prob
+
+    def _refine_first(
+        self, features: dict[str, torch.Tensor], clicks: tuple[Click, ...], ct: torch.Tensor,
+        prob: np.ndarray, roi: Roi,
+    ) -> np.ndarray:
+        """First click: zoom in on what the whole-slice pass found and predict again there.
+
+        The first click sees the whole slice (RITM); on a large slice a small object is then a
+        few pixels of the crop. The second pass takes the Zoom-In ROI of that first mask (its
+        bounding box grown 1.4x, at least ``zoom.min_crop``) and predicts the same click again
+        at that finer scale, from an empty previous map. It is skipped when that ROI is nearly
+        the whole ROI already (large objects: nothing to gain). The first mask is fed back as
+        the previous map when it covers at least ``refine_min_px`` crop pixels; a smaller one
+        (a small object seen from afar) is no guide, and the zoomed pass starts empty.
+
+        Chosen on the validation parts (8 objects each, weights of step 1500 of the shipped
+        run): mIoU after 1 click GlaS 0.38 -> 0.46, MoNuSeg 0.08 -> 0.48, ISBI EM 0.34 -> 0.51,
+        CTC 0.66 -> 0.76, LGG unchanged (256 px slices: no zoom); NoC@90 within +-0.4.
+        """
+        h, w = self.image_shape
+        refined = compute_roi((h, w), clicks, prob, None, dataclasses.replace(self.zoom, skip_clicks=-1))
+        if refined.shape[0] * refined.shape[1] > self.refine_area * roi.shape[0] * roi.shape[1]:
+            return prob
+        dev = self.device
+        rois = torch.tensor([list(refined)], dtype=torch.float32, device=dev)
+        first = torch.from_numpy(prob)[None, None].to(dev)
+        # a first mask of a few crop pixels is no guide (small object seen from afar): start the
+        # zoomed pass from an empty map then; a substantial one is fed back as the previous map
+        crop_px = float((prob > self.zoom.threshold).sum()) * self.crop_size**2 / (roi.shape[0] * roi.shape[1])
+        prev = first if crop_px >= self.refine_min_px else torch.zeros_like(first)
+        logits = self.net.decode(features, rois, ct, prev, None)
+        return paste_from_roi(torch.sigmoid(logits.float()), rois, (h, w), base=first)[0, 0].cpu().numpy()
 
 
 def build_learned(family: str, info: Any, device: str = "auto", weights: Path | None = None) -> LearnedPredictor:
