@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     module = importlib.import_module(args._module)
     try:
         return int(module.run(args) or 0)
-    except (ValueError, FileNotFoundError, KeyError, TypeError) as err:
+    except (ValueError, OSError, KeyError, TypeError) as err:  # OSError: missing files, no display, ...
         msg = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"clickseg {args.command}: error: {msg}", file=sys.stderr)
         return 2

@@ -7,6 +7,8 @@ the widget are imported inside ``run``.
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
 
 
@@ -34,6 +36,14 @@ def run(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"image file {args.image} does not exist")
     if args.labels is not None and args.labels.suffix.lower() not in (".tif", ".tiff", ".npy"):
         raise ValueError(f"--labels {args.labels}: use a .tif, .tiff or .npy file")
+    if sys.platform.startswith("linux") and not any(
+        os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    ):
+        raise OSError(
+            "no display to open napari on (DISPLAY is not set). On a machine without a screen, run "
+            "'xvfb-run -a clickseg annotate', or use the headless commands: 'clickseg evaluate --model fdrn "
+            "--data sample-microscopy --out DIR' (simulated clicks) or the Python API"
+        )
     if args.model is not None:
         from ..models.registry import list_models
 
