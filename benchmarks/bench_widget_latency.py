@@ -48,9 +48,11 @@ def bench(model: str, n_clicks: int, size: int = 512) -> dict:
     viewer.window.add_dock_widget(w)
     trained = True
     if model != "random-walker":
-        pred = build_model(model, device="cpu", pretrained=False)
-        trained = False
-        w.set_predictor(pred, lambda: build_model(model, device="cpu", pretrained=False))
+        from napari_clickseg.models.registry import get_model_info
+
+        trained = get_model_info(model).has_weights  # shipped weights when there are some
+        pred = build_model(model, device="cpu", pretrained=trained)
+        w.set_predictor(pred, lambda: build_model(model, device="cpu", pretrained=trained))
     app = QApplication.instance()
     rng = np.random.default_rng(1)
     predictor = w.session.predictor

@@ -113,3 +113,13 @@ def test_model_identity_includes_the_weights_hash():
     # same image, same name, other weights: another key
     img = np.zeros((4, 4))
     assert feature_key(img, model_identity(P())) != feature_key(img, "mine@def456")
+
+
+def test_numpy_features_round_trip_through_disk(tmp_path):
+    """Classical models keep numpy arrays as features; they survive weights_only loading."""
+    value = {"image": np.arange(12, dtype=np.float32).reshape(3, 4), "shape": (3, 4), "t": torch.ones(2)}
+    FeatureCache(disk_dir=tmp_path).put("k", value)
+    got = FeatureCache(disk_dir=tmp_path).get("k")
+    assert isinstance(got["image"], np.ndarray) and np.array_equal(got["image"], value["image"])
+    assert got["shape"] == (3, 4) and torch.equal(got["t"], torch.ones(2))
+    assert (tmp_path / "k.pt").exists()  # read fine, not dropped as corrupt

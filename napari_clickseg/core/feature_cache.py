@@ -81,13 +81,32 @@ def nbytes_of(obj: Any) -> int:
     return 0
 
 
+_NDARRAY = "__ndarray__"
+
+
 def _to_cpu(obj: Any) -> Any:
+    """Tensors to CPU; numpy arrays wrapped as tensors (``weights_only`` loading refuses numpy)."""
+    import torch
+
     if isinstance(obj, dict):
         return {k: _to_cpu(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return type(obj)(_to_cpu(v) for v in obj)
+    if isinstance(obj, np.ndarray) and obj.dtype != object:
+        return {_NDARRAY: torch.from_numpy(np.ascontiguousarray(obj).copy())}
     if hasattr(obj, "detach") and hasattr(obj, "cpu"):
         return obj.detach().cpu()
+    return obj
+
+
+def _from_disk(obj: Any) -> Any:
+    """Inverse of ``_to_cpu``'s numpy wrapping."""
+    if isinstance(obj, dict):
+        if set(obj) == {_NDARRAY}:
+            return obj[_NDARRAY].numpy()
+        return {k: _from_disk(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_from_disk(v) for v in obj)
     return obj
 
 
@@ -224,7 +243,7 @@ class FeatureCache:
         import torch
 
         try:
-            value = torch.load(path, map_location="cpu", weights_only=True)
+            value = _from_disk(torch.load(path, map_location="cpu", weights_only=True))
             os.utime(path)  # recently used: pruned last
             return value
         except Exception as err:  # a corrupt cache file is a miss, and is removed
