@@ -119,7 +119,7 @@ def test_not_a_weights_file(tmp_path):
 
 def test_registry_refuses_missing_weights_and_flags_untrained():
     with pytest.raises(FileNotFoundError, match="no weights file"):
-        load_model("fdrn", device="cpu")
+        load_model("ritm-like", device="cpu")  # a learned family without shipped weights
     p = build_model("fdrn", pretrained=False, device="cpu")
     assert p.trained is False
     p.set_image(np.random.default_rng(0).random((64, 64)))
