@@ -34,7 +34,7 @@ def main() -> None:
     viewer = napari.Viewer(title="napari-clickseg", show=True)
     viewer.window.resize(1500, 950)
     viewer.add_image(image, name="nuclei (synthetic)")
-    w = AnnotatorWidget(viewer, model="random-walker")
+    w = AnnotatorWidget(viewer)  # the default model: fdrn with its shipped weights
     viewer.window.add_dock_widget(w, name="ClickSeg annotator", area="right")
     z = 3
     viewer.dims.set_current_step(0, z)
