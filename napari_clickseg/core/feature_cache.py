@@ -26,6 +26,8 @@ from typing import Any, Hashable
 
 import numpy as np
 
+from .paths import user_dir
+
 __all__ = ["FeatureCache", "feature_key", "model_identity", "nbytes_of", "default_cache_dir"]
 
 log = logging.getLogger(__name__)
@@ -59,12 +61,7 @@ def model_identity(predictor: Any) -> str:
 
 def default_cache_dir() -> Path:
     """Per-user folder of cached features (``$CLICKSEG_HOME/cache/features`` if that is set)."""
-    home = os.environ.get("CLICKSEG_HOME")
-    if home:
-        return Path(home) / "cache" / "features"
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("napari-clickseg", appauthor=False)) / "features"
+    return user_dir("features", cache=True)
 
 
 def nbytes_of(obj: Any) -> int:

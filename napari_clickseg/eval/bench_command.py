@@ -57,8 +57,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--clicks, --repeats and --threads must be >= 1")
     from ..models.registry import get_model_info
 
-    for m in models:
-        get_model_info(m.partition("@")[0])  # KeyError listing the names for a typo
+    # KeyError listing the names for a typo
+    infos = {m: get_model_info(m.partition("@")[0]) for m in models}
     devices = _devices(args.device)
     from tqdm import tqdm
 
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
                             progress=progress)
     bar.close()
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    trained = [m for m in models if "@" not in m and get_model_info(m).kind != "classical" and get_model_info(m).has_weights]
+    trained = [m for m, i in infos.items() if "@" not in m and i.kind != "classical" and i.has_weights]
     note = (f"Shipped trained weights for {', '.join(trained) or 'none'}; the other learned models have random weights "
             f"(timings do not depend on weight values). CPU: {platform.processor() or platform.machine()}, "
             f"{args.threads} torch threads; torch {torch.__version__}" + (f"; GPU: {gpu}" if gpu else "") +

@@ -111,8 +111,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _part_kwargs(data: str, part: str) -> dict:
     """``load_objects`` arguments restricting a known dataset folder to one part of its split."""
-    from ..train.real_data import SEMANTIC, index_entries
-    from ..train.splits import DATASETS, split_names
+    from ..train.real_data import part_selection
+    from ..train.splits import DATASETS
 
     folder = Path(data).resolve()
     if folder.name not in DATASETS or not (folder / "index.json").is_file():
@@ -120,8 +120,7 @@ def _part_kwargs(data: str, part: str) -> dict:
             f"--part {part}: --data {data} is not one of the split datasets ({', '.join(DATASETS)}, "
             f"a folder with index.json); use --part all"
         )
-    names = split_names(folder.name, index_entries(folder.parent, folder.name), part)
-    return {"names": names, "semantic": folder.name in SEMANTIC}
+    return part_selection(folder.parent, folder.name, part)
 
 
 def _dataset_name(data: str) -> str:

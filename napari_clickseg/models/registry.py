@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
+
+from ..core.paths import user_dir
 
 __all__ = [
     "ModelInfo",
@@ -83,12 +84,7 @@ def register_model(
 
 def user_models_dir() -> Path:
     """Per-user folder of fine-tuned models (``$CLICKSEG_HOME/models`` if that is set)."""
-    home = os.environ.get("CLICKSEG_HOME")
-    if home:
-        return Path(home) / "models"
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("napari-clickseg", appauthor=False)) / "models"
+    return user_dir("models")
 
 
 def _user_models() -> dict[str, ModelInfo]:

@@ -20,7 +20,7 @@ import numpy as np
 from ..core.io import read_image, read_labels
 from .splits import DATASETS, split_names
 
-__all__ = ["default_data_root", "index_entries", "RealImageSet", "validation_objects", "SEMANTIC"]
+__all__ = ["default_data_root", "index_entries", "RealImageSet", "part_selection", "validation_objects", "SEMANTIC"]
 
 #: datasets whose masks are 0/255: the whole foreground of a slice is one object
 SEMANTIC = frozenset({"lgg-mri-train"})
@@ -113,6 +113,15 @@ class RealImageSet:
         return ids[ids > 0]
 
 
+def part_selection(root: str | Path, dataset: str, part: str) -> dict[str, Any]:
+    """``load_objects`` keyword arguments that keep one part ("train"/"val") of ``dataset``.
+
+    Returns:
+        ``{"names": image stems of that part, "semantic": whether a slice's foreground is one object}``.
+    """
+    return {"names": split_names(dataset, index_entries(root, dataset), part), "semantic": dataset in SEMANTIC}
+
+
 def validation_objects(root: str | Path, dataset: str, n: int, seed: int = 0, min_area: int = 100) -> list[Any]:
     """A fixed set of ``n`` objects from the validation part of ``dataset``.
 
@@ -123,6 +132,5 @@ def validation_objects(root: str | Path, dataset: str, n: int, seed: int = 0, mi
     from ..core.datasets import load_objects
 
     folder = _check_dataset(Path(root), dataset)
-    names = split_names(dataset, index_entries(root, dataset), "val")
     return list(load_objects(folder, max_objects=n, seed=seed, min_area=min_area,
-                             semantic=dataset in SEMANTIC, names=names))
+                             **part_selection(root, dataset, "val")))
