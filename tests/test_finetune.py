@@ -97,6 +97,30 @@ def test_finetune_bad_input(volume, base_weights):
         finetune(img, lab, base="no-such-model", name="x", config=fast())
     with pytest.raises(ValueError, match="val_fraction"):
         FinetuneConfig(val_fraction=1.5)
+    with pytest.raises(ValueError, match="replay"):
+        FinetuneConfig(replay=1.0)
+    with pytest.raises(ValueError, match="scale"):
+        FinetuneConfig(scale=(1.5, 0.5))
+
+
+def test_finetune_draws_mix_labelled_slices_and_replay(volume):
+    """Replay draws come from the generator (many instances); the others from the labelled disk."""
+    from napari_clickseg.train.finetune import _SliceData
+
+    img, lab = volume
+    rng = np.random.default_rng(0)
+    only = _SliceData(img, lab, [1, 2], fast(replay=0.0))
+    assert only.replay is None
+    for _ in range(5):
+        image, labels, target = only.sample(rng)
+        assert image.shape == (64, 64, 3) and labels.max() == 1 and target.any()
+    mixed = _SliceData(img, lab, [1, 2], fast(replay=0.5))
+    draws = [mixed.sample(rng) for _ in range(20)]
+    synthetic = [d for d in draws if d[1].max() > 1]
+    assert 0 < len(synthetic) < 20
+    for image, labels, target in draws:
+        assert image.shape == (64, 64, 3) and image.dtype == np.float32 and 0 <= image.min() and image.max() <= 1
+        assert target.shape == labels.shape == (64, 64) and target.sum() >= 10
 
 
 def test_finetune_cancel_keeps_best_so_far(volume, base_weights):
@@ -121,3 +145,28 @@ def test_helpers():
     lab = np.zeros((4, 3, 3), int)
     lab[2, 1, 1] = 5
     assert labelled_slices(lab) == [2]
+
+
+def test_finetune_cli_end_to_end(volume, base_weights, tmp_path, capsys):
+    """``clickseg finetune`` reads the files, trains, saves a listed user model and says so."""
+    import tifffile
+
+    from napari_clickseg import cli
+
+    img, lab = volume
+    tifffile.imwrite(tmp_path / "vol.tif", img)
+    tifffile.imwrite(tmp_path / "lab.tif", lab.astype(np.uint16))
+    argv = ["finetune", "--image", str(tmp_path / "vol.tif"), "--labels", str(tmp_path / "lab.tif"),
+            "--base", str(base_weights), "--name", "cli-tuned", "--slices", "1-4", "--steps", "2",
+            "--replay", "0.5", "--device", "cpu"]
+    assert cli.main(argv) == 0
+    assert "cli-tuned" in capsys.readouterr().out
+    assert "cli-tuned" in list_models("user")
+    from napari_clickseg.models.registry import get_model_info
+    from napari_clickseg.models.weights_io import read_card
+
+    card = read_card(get_model_info("cli-tuned").weights)
+    assert card["training"]["config"]["replay"] == 0.5 and card["training"]["steps"] == 2
+    # a bad value is a one-line error (exit 2), not a traceback
+    assert cli.main(argv[:-4] + ["--replay", "1.5"]) == 2
+    assert "replay" in capsys.readouterr().err

@@ -50,6 +50,11 @@ class FinetuneConfig:
         patience: stop after this many validations without improvement (0 = never).
         min_area: smallest object (pixels) used for training or validation.
         freeze_bn: keep BatchNorm statistics fixed (small batches).
+        scale: range (low, high) of the random rescale of the labelled slices, so the model
+            also sees the smaller and larger cross-sections of the objects on other slices.
+        replay: expected fraction of each batch drawn from the procedural generator (all
+            kinds, ``train.synthetic``) instead of the labelled slices, so the model keeps what
+            it knew about other objects while it adapts (0 = labelled slices only).
         allow_untrained: allow a base without trained weights (tests only).
     """
 
@@ -67,6 +72,8 @@ class FinetuneConfig:
     patience: int = 3
     min_area: int = 20
     freeze_bn: bool = True
+    scale: tuple[float, float] = (0.5, 1.5)
+    replay: float = 0.25
     allow_untrained: bool = False
 
     def __post_init__(self) -> None:
@@ -74,6 +81,10 @@ class FinetuneConfig:
             raise ValueError("FinetuneConfig: max_steps >= 0, max_minutes > 0, lr > 0 and batch_size >= 1 are required")
         if not 0 <= self.val_fraction < 1:
             raise ValueError(f"FinetuneConfig.val_fraction must lie in [0, 1), got {self.val_fraction}")
+        if not 0 <= self.replay < 1:
+            raise ValueError(f"FinetuneConfig.replay must lie in [0, 1), got {self.replay}")
+        if len(self.scale) != 2 or not 0 < self.scale[0] <= self.scale[1]:
+            raise ValueError(f"FinetuneConfig.scale must be (low, high) with 0 < low <= high, got {self.scale}")
 
 
 @dataclass
@@ -168,15 +179,28 @@ class _SliceData:
         h, w = self.labels[0].shape
         self.size = int(min(cfg.image_size, max(h, w)))
         self.size -= self.size % 16
+        self.scale = cfg.scale
+        self.replay = None
+        if cfg.replay > 0:
+            from .config import DataSection, TrainConfig
+            from .mixture import DataMixture
+
+            self.replay = DataMixture(TrainConfig(data=DataSection(sources={"synthetic": 1.0}, image_size=self.size,
+                                                                   min_area=cfg.min_area)))
+        self.replay_prob = cfg.replay
 
     def sample(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         from .augment import color_jitter, crop_around, flip_rotate
         from .sampler import choose_target
 
+        if self.replay is not None and rng.random() < self.replay_prob:
+            s = self.replay.sample(rng)
+            return s.image, s.labels, s.target
         for _ in range(20):
             i = self.usable[int(rng.integers(len(self.usable)))]
             target = choose_target(self.labels[i], rng, self.ids[i], merge_prob=0.05)
-            scale = float(np.exp(rng.uniform(np.log(0.8), np.log(1.25))))
+            low, high = self.scale
+            scale = float(np.exp(rng.uniform(np.log(low), np.log(high))))
             img, lab, tgt = crop_around(self.images[i], self.labels[i], target, self.size, scale, rng)
             img, lab, tgt = flip_rotate(rng, img, lab, tgt)
             if tgt.sum() >= 10:

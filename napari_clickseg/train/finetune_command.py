@@ -37,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, default=None, help="maximal optimisation steps (default 300)")
     parser.add_argument("--minutes", type=float, default=None, help="time budget in minutes (default 5)")
     parser.add_argument("--lr", type=float, default=None, help="learning rate (default 1e-4)")
+    parser.add_argument("--replay", type=float, default=None,
+                        help="fraction of each batch drawn from the built-in generator to keep general skills "
+                             "(default 0.25; 0 = the labelled slices only)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     parser.add_argument("--seed", type=int, default=0)
 
@@ -58,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
         overrides["max_minutes"] = args.minutes
     if args.lr is not None:
         overrides["lr"] = args.lr
+    if args.replay is not None:
+        overrides["replay"] = args.replay
     cfg = FinetuneConfig(**overrides)
     slices = parse_slices(args.slices) if args.slices else None
     bar = tqdm(total=cfg.max_steps, unit="step", dynamic_ncols=True)
