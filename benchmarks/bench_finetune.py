@@ -1,11 +1,15 @@
-"""Does fine-tuning on a few labelled slices help on another volume? Base vs fine-tuned, one run.
+"""Does fine-tuning on a few labelled slices help on the next slices? Base vs fine-tuned, one run.
 
 Fine-tunes the base model (default: the shipped ``fdrn``) on ``--slices`` labelled slices of one
-LGG MRI volume (the CLI's ``finetune``, as a user would), then evaluates the base and the
-fine-tuned model with the standard protocol (20 simulated clicks, threshold 0.49) on every
-labelled slice of the *other* volume, and prints both rows side by side. Both volumes belong to
-the held-out validation part of ``lgg-mri-train`` (``train/splits.py``), so the shipped model
-never trained on them.
+LGG MRI volume (the Python API behind ``clickseg finetune`` and the widget, as a user would), then
+evaluates the base and the fine-tuned model with the standard protocol (20 simulated clicks,
+threshold 0.49) on two sets, and prints the rows side by side:
+
+* the other labelled slices of the *same* volume (the slices a user labels next), and
+* every labelled slice of the *other* volume (another patient).
+
+Both volumes belong to the held-out validation part of ``lgg-mri-train`` (``train/splits.py``),
+so the shipped model never trained on them.
 
     python benchmarks/bench_finetune.py                      # 10 slices, 5-minute budget
     python benchmarks/bench_finetune.py --minutes 2 --slices 6
@@ -47,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--base", default="fdrn", help="base model: a registry name or a .pt weights file")
     ap.add_argument("--minutes", type=float, default=5.0, help="fine-tuning time budget")
     ap.add_argument("--steps", type=int, default=300, help="fine-tuning step budget")
+    ap.add_argument("--replay", type=float, default=None, help="fraction of generator samples per batch "
+                    "(default: FinetuneConfig's)")
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     ap.add_argument("--device", default="auto")
     args = ap.parse_args(argv)
@@ -72,8 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     image, labels = read_volume(paths["train"][0]), read_labels(paths["train"][1], ndim=3)
     slices = spread(labelled_slices(labels), args.slices)
     t0 = time.perf_counter()
+    extra = {} if args.replay is None else {"replay": args.replay}
     result = finetune(image, labels, slices=slices, base=args.base, name="bench-finetuned",
-                      config=FinetuneConfig(max_steps=args.steps, max_minutes=args.minutes, device=args.device))
+                      config=FinetuneConfig(max_steps=args.steps, max_minutes=args.minutes, device=args.device, **extra))
     ft_s = time.perf_counter() - t0
     history = " ".join(f"{h['step']}:{h['noc90']:.2f}" for h in result.history)
 
@@ -82,22 +89,37 @@ def main(argv: list[str] | None = None) -> int:
             return load_model(read_card(name)["family"], device=args.device, weights=name)
         return load_model(name, device=args.device)
 
+    train_image = paths["train"][0].name
+    others = [z for z in labelled_slices(labels) if z not in slices]
+    sets = {
+        f"{args.train}, its other {len(others)} labelled slices": (
+            paths["train"], [f"{train_image}[z={z}]" for z in others]),
+        f"{args.test} (other patient), every labelled slice": (paths["test"], None),
+    }
     rows = []
-    for name in (args.base, result.name):
-        objects = load_objects(paths["test"][0], labels=paths["test"][1], semantic=True)
-        res = evaluate(predictor(name), objects, max_clicks=20, model=name, dataset=args.test)
-        curve = res.miou_curve
-        rows.append((name, len(res.objects), res.noc(0.85), res.noc(0.9), res.noc(0.95), curve[0], curve[4], res.auc))
+    for set_name, ((img_path, lab_path), names) in sets.items():
+        if names == []:
+            continue
+        for name in (args.base, result.name):
+            objects = load_objects(img_path, labels=lab_path, semantic=True, names=names)
+            res = evaluate(predictor(name), objects, max_clicks=20, model=name, dataset=set_name)
+            curve = res.miou_curve
+            rows.append((set_name, name, len(res.objects), res.noc(0.85), res.noc(0.9), res.noc(0.95),
+                         curve[0], curve[4], res.auc))
 
+    tr = result.card["training"]
     print(f"fine-tuned {args.base} on {len(slices)} slices {slices} of {args.train} in {ft_s:.0f} s "
-          f"({result.card['training'].get('steps', '?')} steps; validation NoC@90 by step: {history})")
-    print(f"evaluated on every labelled slice of {args.test} (20 clicks, threshold 0.49)\n")
-    print("| model | objects | NoC@85 | NoC@90 | NoC@95 | mIoU@1 | mIoU@5 | AUC |")
-    print("|---|---|---|---|---|---|---|---|")
-    for name, n, n85, n90, n95, m1, m5, auc in rows:
-        print(f"| {name} | {n} | {n85:.2f} | {n90:.2f} | {n95:.2f} | {m1:.3f} | {m5:.3f} | {auc:.3f} |")
-    base90, ft90 = rows[0][3], rows[1][3]
-    print(f"\nNoC@90 base / fine-tuned: {base90:.2f} / {ft90:.2f} (ratio {base90 / max(ft90, 1e-9):.2f})")
+          f"({tr.get('steps', '?')} steps, kept step {tr.get('best_step', '?')}, replay "
+          f"{tr['config']['replay']}; validation NoC@90 by step: {history})")
+    print("evaluated with 20 simulated clicks, threshold 0.49\n")
+    print("| evaluated on | model | objects | NoC@85 | NoC@90 | NoC@95 | mIoU@1 | mIoU@5 | AUC |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for set_name, name, n, n85, n90, n95, m1, m5, auc in rows:
+        print(f"| {set_name} | {name} | {n} | {n85:.2f} | {n90:.2f} | {n95:.2f} | {m1:.3f} | {m5:.3f} | {auc:.3f} |")
+    print()
+    for i in range(0, len(rows), 2):
+        b, f = rows[i], rows[i + 1]
+        print(f"{b[0]}: NoC@90 base / fine-tuned {b[4]:.2f} / {f[4]:.2f}, NoC@85 {b[3]:.2f} / {f[3]:.2f}")
     return 0
 
 
