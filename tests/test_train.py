@@ -125,6 +125,24 @@ def test_ten_step_run_checkpoints_resumes_and_logs(tmp_path):
         card = read_card(out / f"{name}.pt")
         assert card["training"]["steps"] in (5, 10) and card["training"]["data"] == {"synthetic": 1.0}
     assert read_card(out / "last.pt")["training"]["steps"] == 10
+    assert read_card(out / "last.pt")["training"]["total_steps"] == 10 and "init" not in card["training"]
+
+
+def test_run_from_init_weights_records_its_lineage(tmp_path):
+    """A second stage started from ``model.init`` starts from those weights and its card says so."""
+    from napari_clickseg.models.weights_io import load_network, read_card
+
+    Trainer(tiny_config(), tmp_path / "stage1").run(until_step=4)
+    init = tmp_path / "stage1" / "last.pt"
+    first = read_card(init)
+    cfg = tiny_config(model={"family": "fdrn", "crop_size": 48, "overrides": TINY_NET, "init": str(init)})
+    trainer = Trainer(cfg, tmp_path / "stage2")
+    start = load_network(init, family="fdrn").state_dict()
+    assert all(torch.equal(v, trainer.net.state_dict()[k].cpu()) for k, v in start.items())
+    trainer.run(until_step=3)
+    tr = read_card(tmp_path / "stage2" / "last.pt")["training"]
+    assert tr["steps"] == 3 and tr["total_steps"] == 3 + 4
+    assert tr["init"]["sha256"] == first["sha256"] and tr["init"]["training"]["steps"] == 4
 
 
 def test_resume_guards(tmp_path):

@@ -76,6 +76,29 @@ def _append_csv(path: Path, fields: list[str], rows: list[dict[str, Any]]) -> No
             w.writerow({k: r.get(k, "") for k in fields})
 
 
+def init_lineage(init: str, steps: int) -> dict[str, Any]:
+    """Card fields that say where a run started: ``total_steps`` and, for ``model.init``, ``init``.
+
+    Args:
+        init: the ``model.init`` weights file ("" = random start).
+        steps: steps of this run.
+
+    Returns:
+        ``{"total_steps": steps}`` for a random start; otherwise also ``init`` = {``weights``
+        (the path as configured), ``sha256``, ``training`` (the init card's training record)},
+        and ``total_steps`` adds the init's own total.
+    """
+    if not init:
+        return {"total_steps": int(steps)}
+    from ..models.weights_io import read_card
+
+    card = read_card(init)
+    before = card.get("training") or {}
+    done = int(before.get("total_steps", before.get("steps", 0)) or 0)
+    return {"total_steps": int(steps) + done,
+            "init": {"weights": str(init), "sha256": card.get("sha256"), "training": before}}
+
+
 class Trainer:
     """Runs a training configuration into an output folder (resumable).
 
@@ -169,6 +192,7 @@ class Trainer:
             },
             "evaluation": {"validation_noc": validation or {}, "protocol": "eval.runner.evaluate, 20 clicks, thr 0.49"},
         }
+        card["training"].update(init_lineage(c.model.init, self.step))
         return save_model(self.net, self.out / f"{name}.pt", card)
 
     # -- validation -------------------------------------------------------------------------
