@@ -13,6 +13,7 @@ continues where it stopped.
     python benchmarks/bench_validation.py --out runs/validation                     # fdrn vs random-walker
     python benchmarks/bench_validation.py --models fdrn,graph-cut --objects 10 --out runs/val10
     python benchmarks/bench_validation.py --out runs/validation --card napari_clickseg/models/weights/fdrn.json
+    python benchmarks/bench_validation.py --out runs/validation --objects-for isbi2012-em=5   # slow RW on ISBI
 
 ``--card`` records the first model's numbers in its model card (``evaluation.validation_parts``).
 """
@@ -52,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--datasets", default=",".join(DATASETS), help="comma-separated dataset folder names")
     ap.add_argument("--data", type=Path, default=DATA, help="folder that holds the dataset folders")
     ap.add_argument("--objects", type=int, default=20, help="objects per validation part")
+    ap.add_argument("--objects-for", action="append", default=[], metavar="DATASET=N",
+                    help="a different object count for one dataset (repeatable), e.g. isbi2012-em=5")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--card", type=Path, default=None, help="model card to record the first model's numbers in")
@@ -63,13 +66,22 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"bench_validation.py: {', '.join(missing)} not found in {args.data}", file=sys.stderr)
         return 2
+    counts = {d: args.objects for d in datasets}
+    for item in args.objects_for:
+        name, _, n = item.partition("=")
+        if name not in counts or not n.isdigit():
+            print(f"bench_validation.py: --objects-for {item!r}: expected DATASET=N with DATASET one of "
+                  f"{', '.join(datasets)}", file=sys.stderr)
+            return 2
+        counts[name] = int(n)
     ref = models[-1]
     results: dict[str, dict[str, dict]] = {}
     for d in datasets:
+        sub = "" if counts[d] == args.objects else f"-{counts[d]}"
         for m in models:
-            results.setdefault(d, {})[m] = run_one(m, args.data / d, args.out / d / m, args.objects, args.seed)
+            results.setdefault(d, {})[m] = run_one(m, args.data / d, args.out / f"{d}{sub}" / m, counts[d], args.seed)
 
-    print(f"validation parts (train/splits.py), {args.objects} objects each, seed {args.seed}, "
+    print(f"validation parts (train/splits.py), {args.objects} objects each (unless the row says), seed {args.seed}, "
           f"20 clicks, threshold 0.49; ratio = NoC@90 of {ref} / of the model\n")
     print("| dataset | model | objects | NoC@85 | NoC@90 | NoC@95 | mIoU@1 | mIoU@5 | AUC | ratio |")
     print("|---|---|---|---|---|---|---|---|---|---|")
@@ -83,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         card = json.loads(args.card.read_text())
         card.setdefault("evaluation", {})["validation_parts"] = {
             "protocol": f"benchmarks/bench_validation.py: clickseg evaluate --part val --objects {args.objects} "
-                        f"--seed {args.seed} (20 clicks, threshold 0.49)",
+                        f"--seed {args.seed} (20 clicks, threshold 0.49); objects per dataset below",
             **{d: {k: results[d][models[0]][k] for k in ("objects", "noc", "miou", "auc")} for d in datasets},
             "reference": {d: {"model": ref, "noc": results[d][ref]["noc"], "miou": results[d][ref]["miou"]}
                           for d in datasets},

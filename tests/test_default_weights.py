@@ -29,7 +29,10 @@ def test_card_matches_the_shipped_file():
     assert WEIGHTS.stat().st_size <= 16 * 2**20
     training = card["training"]
     # trained, not random: the card records real steps, data and validation numbers
-    assert training["steps"] >= 1000
+    assert training["steps"] >= 1000 and training["total_steps"] >= training["steps"]
+    if "init" in training:  # a later stage: its start is a recorded, trained model too
+        assert training["init"]["sha256"] and training["init"]["training"]["steps"] >= 1000
+        assert training["total_steps"] == training["steps"] + training["init"]["training"]["steps"]
     assert "synthetic" in training["data"] and "lgg-mri-train" in training["data"]
     val = card["evaluation"]["validation_noc"]
     assert val and all(np.isfinite(r["noc90"]) for r in val.values())
