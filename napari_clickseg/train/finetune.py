@@ -179,27 +179,26 @@ class _SliceData:
         h, w = self.labels[0].shape
         self.size = int(min(cfg.image_size, max(h, w)))
         self.size -= self.size % 16
-        self.scale = cfg.scale
-        self.replay = None
+        self.cfg = cfg
+        self.replay = None  # the generator's samples, as in `clickseg train` (synthetic source only)
         if cfg.replay > 0:
             from .config import DataSection, TrainConfig
             from .mixture import DataMixture
 
             self.replay = DataMixture(TrainConfig(data=DataSection(sources={"synthetic": 1.0}, image_size=self.size,
                                                                    min_area=cfg.min_area)))
-        self.replay_prob = cfg.replay
 
     def sample(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         from .augment import color_jitter, crop_around, flip_rotate
         from .sampler import choose_target
 
-        if self.replay is not None and rng.random() < self.replay_prob:
+        if self.replay is not None and rng.random() < self.cfg.replay:
             s = self.replay.sample(rng)
             return s.image, s.labels, s.target
         for _ in range(20):
             i = self.usable[int(rng.integers(len(self.usable)))]
             target = choose_target(self.labels[i], rng, self.ids[i], merge_prob=0.05)
-            low, high = self.scale
+            low, high = self.cfg.scale
             scale = float(np.exp(rng.uniform(np.log(low), np.log(high))))
             img, lab, tgt = crop_around(self.images[i], self.labels[i], target, self.size, scale, rng)
             img, lab, tgt = flip_rotate(rng, img, lab, tgt)

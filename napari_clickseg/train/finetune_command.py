@@ -54,16 +54,8 @@ def run(args: argparse.Namespace) -> int:
     labels = read_labels(args.labels)
     if labels.ndim == 2:
         labels = labels[None]
-    overrides = {"device": args.device, "seed": args.seed}
-    if args.steps is not None:
-        overrides["max_steps"] = args.steps
-    if args.minutes is not None:
-        overrides["max_minutes"] = args.minutes
-    if args.lr is not None:
-        overrides["lr"] = args.lr
-    if args.replay is not None:
-        overrides["replay"] = args.replay
-    cfg = FinetuneConfig(**overrides)
+    given = {"max_steps": args.steps, "max_minutes": args.minutes, "lr": args.lr, "replay": args.replay}
+    cfg = FinetuneConfig(device=args.device, seed=args.seed, **{k: v for k, v in given.items() if v is not None})
     slices = parse_slices(args.slices) if args.slices else None
     bar = tqdm(total=cfg.max_steps, unit="step", dynamic_ncols=True)
 

@@ -76,11 +76,12 @@ def _append_csv(path: Path, fields: list[str], rows: list[dict[str, Any]]) -> No
             w.writerow({k: r.get(k, "") for k in fields})
 
 
-def init_lineage(init: str, steps: int) -> dict[str, Any]:
+def init_lineage(init: str, init_card: dict[str, Any] | None, steps: int) -> dict[str, Any]:
     """Card fields that say where a run started: ``total_steps`` and, for ``model.init``, ``init``.
 
     Args:
         init: the ``model.init`` weights file ("" = random start).
+        init_card: that file's model card (``weights_io.read_card``; None for a random start).
         steps: steps of this run.
 
     Returns:
@@ -88,15 +89,20 @@ def init_lineage(init: str, steps: int) -> dict[str, Any]:
         (the path as configured), ``sha256``, ``training`` (the init card's training record)},
         and ``total_steps`` adds the init's own total.
     """
-    if not init:
+    if not init or init_card is None:
         return {"total_steps": int(steps)}
-    from ..models.weights_io import read_card
-
-    card = read_card(init)
-    before = card.get("training") or {}
+    before = init_card.get("training") or {}
     done = int(before.get("total_steps", before.get("steps", 0)) or 0)
     return {"total_steps": int(steps) + done,
-            "init": {"weights": str(init), "sha256": card.get("sha256"), "training": before}}
+            "init": {"weights": str(init), "sha256": init_card.get("sha256"), "training": before}}
+
+
+def _read_init_card(init: str) -> dict[str, Any] | None:
+    if not init:
+        return None
+    from ..models.weights_io import read_card
+
+    return read_card(init)
 
 
 class Trainer:
@@ -119,6 +125,7 @@ class Trainer:
             torch.set_num_threads(cfg.run.threads)
         self.mixture = DataMixture(cfg)
         self.net = build_training_network(cfg).to(self.device)
+        self._init_card = _read_init_card(cfg.model.init)  # read once; every export cites it
         enc = [p for n, p in self.net.named_parameters() if n.startswith("encoder.")]
         rest = [p for n, p in self.net.named_parameters() if not n.startswith("encoder.")]
         groups = [{"params": rest, "lr_mult": 1.0}]
@@ -192,7 +199,7 @@ class Trainer:
             },
             "evaluation": {"validation_noc": validation or {}, "protocol": "eval.runner.evaluate, 20 clicks, thr 0.49"},
         }
-        card["training"].update(init_lineage(c.model.init, self.step))
+        card["training"].update(init_lineage(c.model.init, self._init_card, self.step))
         return save_model(self.net, self.out / f"{name}.pt", card)
 
     # -- validation -------------------------------------------------------------------------
