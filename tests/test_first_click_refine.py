@@ -8,6 +8,7 @@ import torch
 
 from napari_clickseg import build_model
 from napari_clickseg.core.clicks import Click
+from napari_clickseg.core.zoom import ZoomConfig
 
 
 @pytest.fixture
@@ -31,6 +32,7 @@ def predictor(monkeypatch):
 
 def test_small_first_mask_is_predicted_again_zoomed_in(predictor):
     image = np.random.default_rng(0).random((512, 512)).astype(np.float32)
+    predictor.zoom = ZoomConfig(min_crop=200, adaptive=False)  # RITM's rule: a 200 px second ROI
     predictor.set_image(image)
     prob = predictor.predict((Click(256, 256, True),))
     assert prob.shape == (512, 512) and 0 <= prob.min() and prob.max() <= 1
@@ -70,7 +72,12 @@ def test_no_second_pass_when_off_for_later_clicks_and_boxes(predictor):
 
 
 def test_large_first_mask_is_not_refined(predictor, monkeypatch):
-    """A first mask filling most of the slice: the zoomed ROI would be the slice again."""
+    """A zoomed ROI that would cover most of the slice again: no second pass."""
+    predictor.set_image(np.random.default_rng(0).random((40, 40)).astype(np.float32))
+    predictor.predict((Click(20, 20, True),))
+    assert len(predictor.calls) == 1  # 40-px slice: a min_crop (32 px) ROI is not under half its area
+    predictor.calls.clear()
+    predictor.zoom = ZoomConfig(min_crop=200, adaptive=False)
     predictor.set_image(np.random.default_rng(0).random((256, 256)).astype(np.float32))
     predictor.predict((Click(128, 128, True),))
     assert len(predictor.calls) == 1  # 256-px slice: a 200-px ROI is not under half its area

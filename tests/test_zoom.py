@@ -73,7 +73,7 @@ def test_identity_crop_of_the_whole_image():
 
 def test_roi_rules():
     shape = (1000, 800)
-    cfg = ZoomConfig()
+    cfg = ZoomConfig(min_crop=200, adaptive=False)  # RITM's rule
     # <= skip_clicks clicks: the whole image
     assert compute_roi(shape, [Click(500, 400)], None, None, cfg) == full_roi(shape)
     # small object: min crop 200, square, centred
@@ -102,6 +102,29 @@ def test_roi_rules():
     assert compute_roi((64, 48), [Click(5, 5), Click(6, 6)], None, None, cfg) == Roi(0, 0, 63, 47)
     # empty mask, only negative clicks: whole image
     assert compute_roi(shape, [Click(5, 5, False), Click(9, 9, False)], None, None, cfg) == full_roi(shape)
+
+
+def test_default_rule_zooms_small_objects_with_size_dependent_context():
+    shape = (1000, 800)
+    cfg = ZoomConfig()
+    assert cfg.adaptive and cfg.min_crop == 32
+    # a 21 px object in a 1000x800 image: CSFPN expansion max(2.5 - 4 sqrt(441/800000), 1.4)
+    prev = np.zeros(shape, np.float32)
+    prev[490:511, 390:411] = 0.9
+    e = 2.5 - 4 * np.sqrt(21 * 21 / (1000 * 800))
+    assert cfg.expansion_for((21, 21), shape) == pytest.approx(e)
+    roi = compute_roi(shape, [Click(500, 400), Click(505, 405, False)], prev, None, cfg)
+    assert roi.shape == (int(np.ceil(21 * e)),) * 2
+    assert roi.row0 <= 490 and roi.row1 >= 510 and roi.col0 <= 390 and roi.col1 >= 410
+    # a large object gets the plain 1.4 expansion (the rule's floor)
+    prev[:] = 0
+    prev[100:901, 100:701] = 0.9
+    assert cfg.expansion_for((801, 601), shape) == 1.4
+    # a 5 px object: the ROI is at least min_crop
+    prev[:] = 0
+    prev[500:505, 400:405] = 0.9
+    roi = compute_roi(shape, [Click(502, 402), Click(503, 403)], prev, None, cfg)
+    assert roi.shape == (32, 32)
 
 
 @pytest.mark.parametrize("size", [64, 255])

@@ -7,14 +7,24 @@ and inverse maps are symmetric (style guide item 7): ``to_crop`` / ``from_crop``
 
     u = (y - row0 + 0.5) * size / (row1 - row0 + 1) - 0.5      (image -> crop)
 
-ROI rule (RITM defaults: expansion 1.4, min crop 200 px, ``skip_clicks`` = 1):
+ROI rule (``skip_clicks`` = 1):
 
 1. With a box: the box, the previous mask (``prev_prob > 0.5``) and the positive clicks.
 2. Else with ``<= skip_clicks`` clicks: the whole image.
 3. Else the tight bounding box of the previous mask plus the positive clicks (the whole image if
-   that is empty), grown about its centre to ``max(expansion * side, min_crop)``, made square
-   where the image allows (the crop is square, so this keeps the aspect ratio), shifted - not
-   cut - to stay inside the image.
+   that is empty), grown about its centre to ``max(e * side, min_crop)``, made square where the
+   image allows (the crop is square, so this keeps the aspect ratio), shifted - not cut - to
+   stay inside the image.
+
+Defaults: CSFPN's size-dependent expansion ``e = max(2.5 - 4 sqrt(A_box / A_image), 1.4)`` and
+a 32 px minimal side (``ZoomConfig()``); RITM's rule is ``ZoomConfig(min_crop=200,
+adaptive=False)`` (e = 1.4, at least 200 px). With RITM's 200 px floor a 15-20 px nucleus or a
+small tumour on a 256 px MRI slice covers a tenth of the crop, and the head's 1/4-resolution
+output then draws its boundary with 3 px cells; the fitted ROI lets the mask reach IoU 0.9.
+Chosen on the held-out validation parts with the stage-2 default weights (20 objects drawn with
+seed 1, 8 for ISBI; not the seed-0 objects reported in the README), NoC@90 RITM rule -> default:
+LGG 10.45 -> 8.25, MoNuSeg 15.75 -> 16.25, ISBI 14.62 -> 9.50, GlaS 4.60 -> 4.65, CTC 1.40 ->
+1.25; mIoU after 20 clicks LGG 0.89 -> 0.91, MoNuSeg 0.80 -> 0.90, ISBI 0.83 -> 0.92.
 
 Deviation from RITM, on purpose: RITM keeps the previous ROI unless a positive click falls
 outside it or the IoU of old and new ROI drops below 0.5. That needs hidden per-object state;
@@ -52,7 +62,7 @@ class Roi(NamedTuple):
 
 @dataclass(frozen=True)
 class ZoomConfig:
-    """Zoom-In parameters (C-RITM defaults).
+    """Zoom-In parameters (defaults: CSFPN's size-dependent expansion, 32 px minimal side).
 
     Attributes:
         expansion: growth factor of the object's bounding box.
@@ -60,13 +70,23 @@ class ZoomConfig:
         skip_clicks: with at most this many clicks (and no box) the whole image is used.
         threshold: ``prev_prob > threshold`` is the previous mask.
         square: make the ROI square where the image allows.
+        adaptive: CSFPN's size-dependent expansion ``max(2.5 - 4 sqrt(A_box / A_image),
+            expansion)``: small objects get up to 2.5x context (methods 0.4, variants).
     """
 
     expansion: float = 1.4
-    min_crop: int = 200
+    min_crop: int = 32
     skip_clicks: int = 1
     threshold: float = 0.5
     square: bool = True
+    adaptive: bool = True
+
+    def expansion_for(self, box_hw: tuple[int, int], image_hw: tuple[int, int]) -> float:
+        """Expansion factor for a bounding box of ``box_hw`` in an image of ``image_hw``."""
+        if not self.adaptive:
+            return self.expansion
+        ratio = (box_hw[0] * box_hw[1]) / float(image_hw[0] * image_hw[1])
+        return max(2.5 - 4.0 * math.sqrt(ratio), self.expansion)
 
 
 def full_roi(shape: Sequence[int]) -> Roi:
@@ -125,8 +145,9 @@ def compute_roi(
     if not rows:
         return full_roi(shape)
     r0, r1, c0, c1 = min(rows), max(rows), min(cols), max(cols)
-    side_r = max((r1 - r0 + 1) * cfg.expansion, cfg.min_crop)
-    side_c = max((c1 - c0 + 1) * cfg.expansion, cfg.min_crop)
+    e = cfg.expansion_for((r1 - r0 + 1, c1 - c0 + 1), (h, w))
+    side_r = max((r1 - r0 + 1) * e, cfg.min_crop)
+    side_c = max((c1 - c0 + 1) * e, cfg.min_crop)
     if cfg.square:
         side_r = side_c = max(side_r, side_c)
     a, b = _grow(r0, r1, side_r, h)

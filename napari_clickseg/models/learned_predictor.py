@@ -171,7 +171,7 @@ class LearnedPredictor(BasePredictor):
 
         The first click sees the whole slice (RITM); on a large slice a small object is then a
         few pixels of the crop. The second pass takes the Zoom-In ROI of that first mask (its
-        bounding box grown 1.4x, at least ``zoom.min_crop``) and predicts the same click again
+        bounding box grown by the zoom rule, at least ``zoom.min_crop``) and predicts the same click again
         at that finer scale, from an empty previous map. It is skipped when that ROI is nearly
         the whole ROI already (large objects: nothing to gain). The first mask is fed back as
         the previous map when it covers at least ``refine_min_px`` crop pixels; a smaller one
