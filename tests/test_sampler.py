@@ -13,6 +13,7 @@ from napari_clickseg.train.sampler import (
     geometric_count,
     jittered_box,
     multi_point_clicks,
+    object_roi,
 )
 
 
@@ -84,6 +85,28 @@ def test_dynamic_roi_contains_target(seed):
     assert r0 <= rows.min() and r1 >= rows.max() and c0 <= cols.min() and c1 >= cols.max()
     assert 0 <= r0 and 0 <= c0 and r1 <= 79 + 1e-6 and c1 <= 89 + 1e-6
     assert r1 - r0 + 1 >= 0.3 * 80 - 1e-6
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_object_roi_is_a_square_around_the_target_scaled_to_it(seed):
+    target = _scene() == 2  # a disk of radius 12 (23 px box)
+    rows, cols = np.nonzero(target)
+    box = max(np.ptp(rows), np.ptp(cols)) + 1
+    r0, c0, r1, c1 = object_roi(target, np.random.default_rng(seed), 1.5, 2.5, jitter=0.1)
+    side = r1 - r0 + 1
+    assert side == pytest.approx(c1 - c0 + 1) and 1.5 * box - 1e-6 <= side <= 2.5 * box + 1e-6
+    assert r0 <= rows.min() and r1 >= rows.max() and c0 <= cols.min() and c1 >= cols.max()
+    assert 0 <= r0 and 0 <= c0 and r1 <= 79 + 1e-6 and c1 <= 89 + 1e-6
+
+
+def test_object_roi_clamps_to_the_image_and_a_minimum_side():
+    tiny = np.zeros((80, 90), bool)
+    tiny[0:2, 0:2] = True
+    r0, c0, r1, c1 = object_roi(tiny, np.random.default_rng(0), 1.2, 3.0, min_side=16)
+    assert (r0, c0) == (0.0, 0.0) and r1 - r0 + 1 == pytest.approx(16)
+    big = _scene() == 3  # 15 x 70 box in an 80 x 90 image: side capped at 80
+    r0, c0, r1, c1 = object_roi(big, np.random.default_rng(0), 2.0, 3.0)
+    assert r1 - r0 + 1 == pytest.approx(80) and 0 <= c0 and c1 <= 89 + 1e-6
 
 
 def test_jittered_box():

@@ -54,6 +54,8 @@ def test_shipped_configs_are_valid():
         ({"data": {"sources": {"imagenet": 1.0}}}, "unknown source 'imagenet'"),
         ({"model": {"crop_size": 100}}, "model.crop_size"),
         ({"clicks": {"box_prob": 2.0}}, "clicks.box_prob"),
+        ({"clicks": {"object_roi_prob": -0.1}}, "clicks.object_roi_prob"),
+        ({"clicks": {"object_roi_range": [0.5, 2.0]}}, "clicks.object_roi_range"),
         ({"data": {"scale": [2.0, 1.0]}}, "data.scale"),
         ({"validation": {"datasets": ["nope"]}}, "validation.datasets"),
     ],
@@ -85,6 +87,26 @@ def test_prompt_tensors():
     assert boxes_tensor([None, None]) is None
     b = boxes_tensor([None, Box(1, 2, 3, 4)])
     assert b[0].tolist() == [-1, -1, -1, -1] and b[1].tolist() == [1, 2, 3, 4]
+
+
+def test_make_prompts_draws_object_relative_rois_with_their_probability():
+    from napari_clickseg.train.config import ClickSection
+    from napari_clickseg.train.iterative import make_prompts
+
+    target = np.zeros((128, 128), bool)
+    target[60:70, 40:52] = True  # 10 x 12 box
+    images = [np.zeros((128, 128, 3), np.float32)] * 40
+
+    def sides(prob: float) -> np.ndarray:
+        cfg = ClickSection(object_roi_prob=prob, object_roi_range=[1.2, 2.0], roi_low=0.5, box_prob=0.0)
+        batch = make_prompts(images, [target] * 40, [None] * 40, cfg, np.random.default_rng(0))
+        return batch.rois[:, 2] - batch.rois[:, 0] + 1
+
+    assert np.all(sides(0.0) >= 0.5 * 128 - 1e-3)  # image-relative only: at least roi_low
+    mixed = sides(0.5)
+    small = mixed <= 2.0 * 12 + 1e-3  # object-relative: 1.2-2x the 12-px box side
+    assert 8 <= small.sum() <= 32 and np.all(mixed[small] >= 1.2 * 12 - 1e-3)
+    assert np.all(sides(1.0) <= 24 + 1e-3)
 
 
 def _rows(path: Path) -> list[dict[str, str]]:

@@ -71,6 +71,9 @@ class ClickSection:
         max_iterative: iterative rounds are drawn uniformly from 0..max_iterative.
         merge_prob: probability of merging two objects into one target.
         roi_low, roi_high: FDRN dynamic-scale ROI side as a fraction of the image.
+        object_roi_prob: probability of an object-relative ROI instead (``sampler.object_roi``:
+            the zoomed views of the predictor's Zoom-In, where small objects fill the crop).
+        object_roi_range: its side as a multiple [low, high] of the object's bounding box.
         box_prob: probability of a box prompt (jittered GT bounding box).
         box_only_prob: given a box, probability of no initial clicks.
         box_jitter: box side jitter as a fraction of the box size.
@@ -83,6 +86,8 @@ class ClickSection:
     merge_prob: float = 0.15
     roi_low: float = 0.3
     roi_high: float = 1.0
+    object_roi_prob: float = 0.0
+    object_roi_range: list[float] = field(default_factory=lambda: [1.2, 3.0])
     box_prob: float = 0.15
     box_only_prob: float = 0.5
     box_jitter: float = 0.1
@@ -170,6 +175,11 @@ class TrainConfig:
             raise bad("data.scale", f"must be [low, high] with 0 < low <= high, got {self.data.scale}")
         if not 0 < self.clicks.roi_low <= self.clicks.roi_high <= 1:
             raise bad("clicks.roi_low/roi_high", "must satisfy 0 < roi_low <= roi_high <= 1")
+        if not 0 <= self.clicks.object_roi_prob <= 1:
+            raise bad("clicks.object_roi_prob", "must be in [0, 1]")
+        lo_hi = self.clicks.object_roi_range
+        if len(lo_hi) != 2 or not 1 <= lo_hi[0] <= lo_hi[1]:
+            raise bad("clicks.object_roi_range", "must be [low, high] with 1 <= low <= high")
         if self.clicks.max_positive < 1 or self.clicks.max_negative < 0 or self.clicks.max_iterative < 0:
             raise bad("clicks", "max_positive >= 1, max_negative >= 0 and max_iterative >= 0 are required")
         for key in ("centre_prob", "merge_prob", "box_prob", "box_only_prob"):

@@ -20,7 +20,7 @@ from ..core.simulate import sample_training_click
 from ..models.roi import crop_to_roi, paste_from_roi
 from .config import ClickSection
 from .losses import normalized_focal_loss
-from .sampler import dynamic_roi, jittered_box, multi_point_clicks
+from .sampler import dynamic_roi, jittered_box, multi_point_clicks, object_roi
 
 __all__ = ["PromptedBatch", "make_prompts", "clicks_tensor", "boxes_tensor", "train_step"]
 
@@ -48,7 +48,7 @@ def make_prompts(
     images: list[np.ndarray], targets: list[np.ndarray], labels: list[np.ndarray | None],
     cfg: ClickSection, rng: np.random.Generator,
 ) -> PromptedBatch:
-    """Initial clicks (multi-point sampler), optional boxes and dynamic-scale ROIs per sample."""
+    """Initial clicks (multi-point sampler), optional boxes and ROIs (dynamic-scale or object-relative)."""
     clicks, boxes, rois = [], [], []
     for tgt, lab in zip(targets, labels):
         box = jittered_box(tgt, rng, cfg.box_jitter) if rng.random() < cfg.box_prob else None
@@ -62,7 +62,10 @@ def make_prompts(
             cl = first + [rest[i] for i in order]
         clicks.append(cl)
         boxes.append(box)
-        rois.append(dynamic_roi(tgt, rng, cfg.roi_low, cfg.roi_high))
+        if cfg.object_roi_prob > 0 and rng.random() < cfg.object_roi_prob:
+            rois.append(object_roi(tgt, rng, *cfg.object_roi_range))
+        else:
+            rois.append(dynamic_roi(tgt, rng, cfg.roi_low, cfg.roi_high))
     return PromptedBatch(np.stack(images), np.stack(targets), clicks, boxes, np.asarray(rois, np.float32))
 
 

@@ -8,6 +8,9 @@
   ceil(0.1 sqrt(area)) (0.5); optionally the first positive near the object's centre.
 * ``dynamic_roi`` — FDRN's dynamic-scale ROI: a square containing the target whose side is a
   U(low, high) proportion of the image side (methods 1.6).
+* ``object_roi`` — a square around the target whose side is U(low, high) times the target's
+  bounding-box side: the zoomed views the predictor's Zoom-In gives from the second click on
+  (small objects fill the crop there, unlike in the image-relative ROIs).
 * ``jittered_box`` — the target's bounding box with random jitter (box prompt training).
 
 All (row, col); every function takes a ``numpy.random.Generator``.
@@ -23,7 +26,7 @@ from scipy import ndimage as ndi
 from ..core.clicks import Box, Click
 from ..core.simulate import padded_edt
 
-__all__ = ["choose_target", "multi_point_clicks", "dynamic_roi", "jittered_box", "geometric_count"]
+__all__ = ["choose_target", "multi_point_clicks", "dynamic_roi", "object_roi", "jittered_box", "geometric_count"]
 
 _STRUCT = np.ones((3, 3), bool)
 
@@ -168,6 +171,39 @@ def dynamic_roi(
     top = place(r0, r1, side_r, h)
     left = place(c0, c1, side_c, w)
     return (top, left, top + side_r - 1, left + side_c - 1)
+
+
+def object_roi(
+    target: np.ndarray, rng: np.random.Generator, low: float = 1.2, high: float = 3.0,
+    jitter: float = 0.1, min_side: float = 16.0,
+) -> tuple[float, float, float, float]:
+    """A square ROI around ``target`` whose side is U(low, high) x its bounding box's long side.
+
+    The side is at least ``min_side`` pixels and at most the image; the centre is the box's
+    centre moved by up to ``jitter`` x the side, then the square is shifted (not cut) into the
+    image. With ``low >= 1`` and no clamping it contains the whole box when ``jitter`` <=
+    (low - 1) / 2.
+
+    Args:
+        target: (H, W) bool, not empty.
+        low, high: range of the side / box-side ratio (``1 <= low <= high``).
+        jitter: centre displacement as a fraction of the side.
+        min_side: smallest side in pixels.
+
+    Returns:
+        (row0, col0, row1, col1) inclusive pixel bounds (floats), inside the image.
+    """
+    h, w = target.shape
+    rows, cols = np.nonzero(target)
+    if len(rows) == 0:
+        return (0.0, 0.0, float(h - 1), float(w - 1))
+    r0, r1, c0, c1 = rows.min(), rows.max(), cols.min(), cols.max()
+    box_side = max(r1 - r0 + 1.0, c1 - c0 + 1.0)
+    side = min(max(rng.uniform(low, high) * box_side, min_side), float(h), float(w))
+    centre = np.array([(r0 + r1) / 2.0, (c0 + c1) / 2.0]) + rng.uniform(-jitter, jitter, 2) * side
+    top = float(np.clip(centre[0] - (side - 1) / 2.0, 0.0, h - side))
+    left = float(np.clip(centre[1] - (side - 1) / 2.0, 0.0, w - side))
+    return (top, left, float(top + side - 1), float(left + side - 1))
 
 
 def jittered_box(target: np.ndarray, rng: np.random.Generator, jitter: float = 0.1) -> Box:
