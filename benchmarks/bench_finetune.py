@@ -54,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--replay", type=float, default=None, help="fraction of generator samples per batch "
                     "(default: FinetuneConfig's)")
     ap.add_argument("--lr", type=float, default=None, help="learning rate (default: FinetuneConfig's)")
+    ap.add_argument("--object-roi", type=float, default=None, help="probability of object-relative training "
+                    "ROIs (default: FinetuneConfig's)")
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     ap.add_argument("--device", default="auto")
     args = ap.parse_args(argv)
@@ -79,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     image, labels = read_volume(paths["train"][0]), read_labels(paths["train"][1], ndim=3)
     slices = spread(labelled_slices(labels), args.slices)
     t0 = time.perf_counter()
-    extra = {k: v for k, v in (("replay", args.replay), ("lr", args.lr)) if v is not None}
+    extra = {k: v for k, v in (("replay", args.replay), ("lr", args.lr), ("object_roi", args.object_roi))
+             if v is not None}
     result = finetune(image, labels, slices=slices, base=args.base, name="bench-finetuned",
                       config=FinetuneConfig(max_steps=args.steps, max_minutes=args.minutes, device=args.device, **extra))
     ft_s = time.perf_counter() - t0
@@ -111,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     tr = result.card["training"]
     print(f"fine-tuned {args.base} on {len(slices)} slices {slices} of {args.train} in {ft_s:.0f} s "
           f"({tr.get('steps', '?')} steps, kept step {tr.get('best_step', '?')}, replay "
-          f"{tr['config']['replay']}, lr {tr['config']['lr']:g}; validation NoC@90 by step: {history})")
+          f"{tr['config']['replay']}, object ROIs {tr['config'].get('object_roi', 0)}, "
+          f"lr {tr['config']['lr']:g}; validation NoC@90 by step: {history})")
     print("evaluated with 20 simulated clicks, threshold 0.49\n")
     print("| evaluated on | model | objects | NoC@85 | NoC@90 | NoC@95 | mIoU@1 | mIoU@5 | AUC |")
     print("|---|---|---|---|---|---|---|---|---|")

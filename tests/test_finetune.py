@@ -99,6 +99,8 @@ def test_finetune_bad_input(volume, base_weights):
         FinetuneConfig(val_fraction=1.5)
     with pytest.raises(ValueError, match="replay"):
         FinetuneConfig(replay=1.0)
+    with pytest.raises(ValueError, match="object_roi"):
+        FinetuneConfig(object_roi=1.5)
     with pytest.raises(ValueError, match="scale"):
         FinetuneConfig(scale=(1.5, 0.5))
 
@@ -170,3 +172,13 @@ def test_finetune_cli_end_to_end(volume, base_weights, tmp_path, capsys):
     # a bad value is a one-line error (exit 2), not a traceback
     assert cli.main(argv[:-4] + ["--replay", "1.5"]) == 2
     assert "replay" in capsys.readouterr().err
+
+
+def test_step_selection_prefers_fewer_clicks_then_a_higher_miou_curve():
+    from napari_clickseg.train.finetune import improves
+
+    assert improves((1.5, 0.80), (2.0, 0.95))  # fewer clicks wins whatever the AUC
+    assert not improves((2.5, 0.99), (2.0, 0.80))
+    assert improves((1.5, 0.90), (1.5, 0.88))  # saturated NoC@90: the higher mIoU curve
+    assert not improves((1.5, 0.88005), (1.5, 0.88))  # within 1e-4: no change of step
+    assert not improves((1.5, 0.88), (1.5, 0.88))
