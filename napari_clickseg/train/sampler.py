@@ -142,6 +142,14 @@ def multi_point_clicks(
     return clicks
 
 
+def _bbox(target: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(row0, row1, col0, col1) inclusive bounds of a (H, W) bool mask, None when empty."""
+    rows, cols = np.nonzero(target)
+    if len(rows) == 0:
+        return None
+    return int(rows.min()), int(rows.max()), int(cols.min()), int(cols.max())
+
+
 def dynamic_roi(
     target: np.ndarray, rng: np.random.Generator, low: float = 0.3, high: float = 1.0
 ) -> tuple[float, float, float, float]:
@@ -154,10 +162,10 @@ def dynamic_roi(
         (row0, col0, row1, col1) inclusive pixel bounds (floats), inside the image.
     """
     h, w = target.shape
-    rows, cols = np.nonzero(target)
-    if len(rows) == 0:
+    bbox = _bbox(target)
+    if bbox is None:
         return (0.0, 0.0, float(h - 1), float(w - 1))
-    r0, r1, c0, c1 = rows.min(), rows.max(), cols.min(), cols.max()
+    r0, r1, c0, c1 = bbox
     side = rng.uniform(low, high) * min(h, w)
     side_r = min(float(h), max(side, r1 - r0 + 1.0))
     side_c = min(float(w), max(side, c1 - c0 + 1.0))
@@ -181,8 +189,8 @@ def object_roi(
 
     The side is at least ``min_side`` pixels and at most the image; the centre is the box's
     centre moved by up to ``jitter`` x the side, then the square is shifted (not cut) into the
-    image. With ``low >= 1`` and no clamping it contains the whole box when ``jitter`` <=
-    (low - 1) / 2.
+    image. Without clamping it contains the whole box when ``jitter <= (low - 1) / (2 low)``
+    (with the defaults up to ~2% of the box side can fall outside: an imprecise zoom).
 
     Args:
         target: (H, W) bool, not empty.
@@ -194,10 +202,10 @@ def object_roi(
         (row0, col0, row1, col1) inclusive pixel bounds (floats), inside the image.
     """
     h, w = target.shape
-    rows, cols = np.nonzero(target)
-    if len(rows) == 0:
+    bbox = _bbox(target)
+    if bbox is None:
         return (0.0, 0.0, float(h - 1), float(w - 1))
-    r0, r1, c0, c1 = rows.min(), rows.max(), cols.min(), cols.max()
+    r0, r1, c0, c1 = bbox
     box_side = max(r1 - r0 + 1.0, c1 - c0 + 1.0)
     side = min(max(rng.uniform(low, high) * box_side, min_side), float(h), float(w))
     centre = np.array([(r0 + r1) / 2.0, (c0 + c1) / 2.0]) + rng.uniform(-jitter, jitter, 2) * side
