@@ -4,7 +4,8 @@ Measures, on a 512x512 slice, the wall time from a click (a point added to the p
 Points layer, exactly what a mouse click does) until the preview Labels layer holds the new mask
 and Qt has processed the resulting events (``processEvents``), the part of it spent outside the model's
 ``predict`` (widget overhead: layer events, session bookkeeping, preview write and refresh), and
-the time of a commit into the target Labels layer. The first click on a slice (which encodes it) is reported separately.
+the time of a commit into the target Labels layer. The first click on a slice (which encodes it) is reported separately;
+it runs with a fresh, empty disk feature cache unless ``--keep-cache``.
 
 Run (needs a display; Xvfb here)::
 
@@ -113,7 +114,14 @@ def main() -> None:
     parser.add_argument("--clicks", type=int, default=30)
     parser.add_argument("--models", nargs="+", default=["random-walker", "fdrn"])
     parser.add_argument("--json", default=None)
+    parser.add_argument("--keep-cache", action="store_true",
+                        help="use the per-user disk feature cache (default: a fresh, empty one, so the "
+                             "first click really encodes the slice)")
     args = parser.parse_args()
+    if not args.keep_cache:  # an earlier run's cached features would make the first click a disk read
+        import tempfile
+
+        os.environ["CLICKSEG_HOME"] = tempfile.mkdtemp(prefix="clickseg-bench-widget-")
     rows = []
     for m in args.models:
         try:
