@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     tr = result.card["training"]
     print(f"fine-tuned {args.base} on {len(slices)} slices {slices} of {args.train} in {ft_s:.0f} s "
           f"({tr.get('steps', '?')} steps, kept step {tr.get('best_step', '?')}, replay "
-          f"{tr['config']['replay']}, object ROIs {tr['config'].get('object_roi', 0)}, "
+          f"{tr['config']['replay']}, object ROIs {tr['config']['object_roi']}, "
           f"lr {tr['config']['lr']:g}; validation NoC@90 by step: {history})")
     print("evaluated with 20 simulated clicks, threshold 0.49\n")
     print("| evaluated on | model | objects | NoC@85 | NoC@90 | NoC@95 | mIoU@1 | mIoU@5 | AUC |")

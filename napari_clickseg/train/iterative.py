@@ -62,6 +62,7 @@ def make_prompts(
             cl = first + [rest[i] for i in order]
         clicks.append(cl)
         boxes.append(box)
+        # no draw at all when off: runs without object ROIs keep their per-step random stream
         if cfg.object_roi_prob > 0 and rng.random() < cfg.object_roi_prob:
             rois.append(object_roi(tgt, rng, *cfg.object_roi_range))
         else:
