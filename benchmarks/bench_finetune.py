@@ -15,13 +15,15 @@ so the shipped model never trained on them.
     python benchmarks/bench_finetune.py --minutes 2 --slices 6
 
 The fine-tuned model is saved in a temporary per-user model folder (``$CLICKSEG_HOME`` is set
-to it), never in the user's own.
+to it, removed at exit), never in the user's own.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -67,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"bench_finetune.py: {img} or {lab} is missing (the LGG volumes of ../shared/data)", file=sys.stderr)
             return 2
 
-    os.environ["CLICKSEG_HOME"] = tempfile.mkdtemp(prefix="clickseg-bench-ft-")
+    os.environ["CLICKSEG_HOME"] = home = tempfile.mkdtemp(prefix="clickseg-bench-ft-")
+    atexit.register(shutil.rmtree, home, ignore_errors=True)  # the fine-tuned model goes with it
     import torch
 
     from napari_clickseg.core.datasets import load_objects

@@ -119,9 +119,12 @@ def main() -> None:
                              "first click really encodes the slice)")
     args = parser.parse_args()
     if not args.keep_cache:  # an earlier run's cached features would make the first click a disk read
+        import atexit
+        import shutil
         import tempfile
 
-        os.environ["CLICKSEG_HOME"] = tempfile.mkdtemp(prefix="clickseg-bench-widget-")
+        os.environ["CLICKSEG_HOME"] = home = tempfile.mkdtemp(prefix="clickseg-bench-widget-")
+        atexit.register(shutil.rmtree, home, ignore_errors=True)
     rows = []
     for m in args.models:
         try:
