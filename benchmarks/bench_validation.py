@@ -14,6 +14,9 @@ continues where it stopped.
     python benchmarks/bench_validation.py --models fdrn,graph-cut --objects 10 --out runs/val10
     python benchmarks/bench_validation.py --out runs/validation --card napari_clickseg/models/weights/fdrn.json
     python benchmarks/bench_validation.py --out runs/validation --objects-for isbi2012-em=5   # slow RW on ISBI
+    python benchmarks/bench_validation.py --models fdrn+flip,fdrn,random-walker --out runs/validation
+
+A model written ``NAME+flip`` is evaluated with flip test-time augmentation (``--flip-tta``).
 
 ``--card`` records the first model's numbers in its model card (``evaluation.validation_parts``).
 """
@@ -31,15 +34,18 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 def run_one(model: str, data: Path, out: Path, objects: int, seed: int) -> dict:
-    """``clickseg evaluate --model MODEL --data DATA --part val --objects N --out OUT``."""
+    """``clickseg evaluate --model MODEL --data DATA --part val --objects N --out OUT``
+    (``--flip-tta`` for a model written ``NAME+flip``)."""
     summary = out / "summary.json"
     if not summary.is_file():
         from napari_clickseg.cli import main as clickseg
 
+        name, plus, _ = model.partition("+flip")
         print(f"evaluating {model} on {data.name} ...", flush=True)
         with contextlib.redirect_stdout(io.StringIO()):  # the per-run table is in summary.json
-            rc = clickseg(["evaluate", "--model", model, "--data", str(data), "--part", "val",
-                           "--objects", str(objects), "--seed", str(seed), "--out", str(out), "--no-progress"])
+            rc = clickseg(["evaluate", "--model", name, "--data", str(data), "--part", "val",
+                           "--objects", str(objects), "--seed", str(seed), "--out", str(out), "--no-progress"]
+                          + (["--flip-tta"] if plus else []))
         if rc != 0:
             raise RuntimeError(f"clickseg evaluate failed for {model} on {data} (exit {rc})")
     return json.loads(summary.read_text())

@@ -304,3 +304,20 @@ def test_manifest_declares_widgets_and_sample_data():
 
     (img, meta, kind), (lab, _, lkind) = mri_volume()
     assert kind == "image" and lkind == "labels" and lab.shape == img.shape and lab.max() >= 1
+
+
+def test_flip_tta_box_reloads_the_learned_model_and_keeps_the_object(annotator):
+    img, disk = _disk_image()
+    viewer, w = annotator(img)
+    w.add_click(40, 50)
+    w.flip_box.setChecked(True)  # classical model: no flip TTA, nothing breaks, object kept
+    assert w.model_name == "random-walker" and not getattr(w.session.predictor, "flip_tta", False)
+    assert _iou(w.prompts.preview.data > 0, disk) > 0.8
+    assert w.set_model("fdrn")
+    assert w.session.predictor.flip_tta and "+flip@" in w.model_key
+    assert _iou(w.prompts.preview.data > 0, disk) > 0.7  # the click was replayed on both views
+    w.flip_box.setChecked(False)
+    assert w.model_name == "fdrn" and not w.session.predictor.flip_tta
+    from napari_clickseg.widgets.save_resume import settings
+
+    assert settings(w)["flip_tta"] is False

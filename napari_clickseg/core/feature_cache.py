@@ -51,9 +51,12 @@ def feature_key(image: np.ndarray, model_name: str, preprocessing: str = "percen
 def model_identity(predictor: Any) -> str:
     """What features depend on: the model's name plus its weights' sha256 (from the model card).
 
-    A model re-trained under the same name therefore never reuses the old weights' features.
+    A model re-trained under the same name therefore never reuses the old weights' features,
+    and a predictor with flip test-time augmentation (two views per slice) is its own identity.
     """
     name = str(getattr(predictor, "name", type(predictor).__name__))
+    if getattr(predictor, "flip_tta", False):
+        name += "+flip"
     card = getattr(predictor, "card", None)
     sha = card.get("sha256") if isinstance(card, dict) else None
     return f"{name}@{sha}" if sha else name

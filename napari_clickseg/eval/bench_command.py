@@ -10,7 +10,7 @@ DEFAULT_MODELS = "fdrn,fdrn-csfpn,ritm-like,ritm-like@256,random-walker,graph-cu
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models", default=DEFAULT_MODELS,
-                        help="comma-separated model names; NAME@CROP for another crop size (default: %(default)s)")
+                        help="comma-separated model names; NAME@CROP for another crop size, NAME+flip for flip test-time augmentation (default: %(default)s)")
     parser.add_argument("--sizes", default="512,1024", help="slice sides in pixels (default: %(default)s)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, mps, auto, or 'all' (cpu + any GPU)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default: %(default)s)")
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from ..models.registry import get_model_info
 
     # KeyError listing the names for a typo
-    infos = {m: get_model_info(m.partition("@")[0]) for m in models}
+    infos = {m: get_model_info(m.partition("+")[0].partition("@")[0]) for m in models}
     devices = _devices(args.device)
     from tqdm import tqdm
 

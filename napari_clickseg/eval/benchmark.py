@@ -22,7 +22,8 @@ model once - so that load changes on a shared machine hit all models alike; then
   invisible to tracemalloc), and on CUDA ``torch.cuda.max_memory_allocated``.
 
 ``NAME@CROP`` benchmarks a learned family at another crop size (e.g. ``ritm-like@256``, the
-equal-crop comparison with ``fdrn``).
+equal-crop comparison with ``fdrn``); ``NAME+flip`` a learned model with flip test-time
+augmentation (``fdrn+flip``: the slice and its mirror in one batch).
 """
 
 from __future__ import annotations
@@ -108,7 +109,11 @@ def _build(model: str, device: str) -> Any:
 
     from ..models.registry import build_model, get_model_info
 
-    name, _, crop = model.partition("@")
+    base, plus, suffix = model.partition("+")
+    if plus and suffix != "flip":
+        raise ValueError(f"model {model!r}: the only suffix is '+flip' (flip test-time augmentation)")
+    flip = bool(plus)
+    name, _, crop = base.partition("@")
     info = get_model_info(name)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -116,13 +121,13 @@ def _build(model: str, device: str) -> Any:
             from ..models.learned_predictor import LearnedPredictor
             from ..models.networks import build_network
 
-            p = LearnedPredictor(build_network(name, crop_size=int(crop)), device=device, trained=False)
+            p = LearnedPredictor(build_network(name, crop_size=int(crop)), device=device, trained=False, flip_tta=flip)
             p.name = model
             return p
         if info.kind == "classical":
-            return build_model(name, device=device)
+            return build_model(name, device=device, flip_tta=flip)
         # trained weights where they exist (same architecture and crop as users get)
-        return build_model(name, device=device, pretrained=info.has_weights)
+        return build_model(name, device=device, pretrained=info.has_weights, flip_tta=flip)
 
 
 class _Timer:

@@ -56,6 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threshold", type=float, default=0.49,
                         help="mask = prob > T (default 0.49)")
     parser.add_argument("--weights", type=Path, help="weights file overriding the model's own")
+    parser.add_argument("--flip-tta", action="store_true",
+                        help="flip test-time augmentation (learned models: the slice and its mirror are "
+                             "predicted together and averaged; about 2x the time per click on a CPU)")
     parser.add_argument("--out", type=Path, required=True, help="output folder (created if absent)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -79,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     if args.part != "all":
         load_kwargs.update(_part_kwargs(args.data, args.part))
     objects = load_objects(args.data, **load_kwargs)
-    predictor = load_model(args.model, device=args.device, weights=args.weights)
+    predictor = load_model(args.model, device=args.device, weights=args.weights, flip_tta=args.flip_tta)
 
     bar = tqdm(total=args.objects, unit="obj", desc=f"evaluate {args.model}",
                disable=args.no_progress)
@@ -92,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         result = evaluate(
             predictor, objects, max_clicks=args.max_clicks, threshold=args.threshold,
             jitter=args.jitter, misleading=args.misleading, seed=args.seed, progress=progress,
-            model=args.model, dataset=_dataset_name(args.data),
+            model=args.model + ("+flip" if args.flip_tta else ""), dataset=_dataset_name(args.data),
         )
     finally:
         bar.close()

@@ -14,6 +14,14 @@ unless turned off (``refine_first``), a first click whose mask is small relative
 predicted once more, zoomed in on that mask (``_refine_first``).
 ``predict`` is a pure function of its inputs (the ROI is recomputed each call).
 
+Flip test-time augmentation (``flip_tta``, off by default; methods 5.2 "flip TTA on (RITM
+family)"): ``set_image`` encodes the slice and its left-right mirror as one batch of two, and
+every head pass runs on both views (clicks, ROI, box and previous map mirrored for the second)
+in one batch; the mirrored view's probability is mirrored back and the two are averaged. It
+costs about twice the encoder and click time on a CPU (less on a GPU, where the batch of two
+runs in parallel) and lowers NoC@90 on the held-out parts (README, "Flip test-time
+augmentation").
+
 Device: ``"auto"`` picks CUDA, then MPS, then CPU. On CPU the network runs in float32 with
 channels-last and BatchNorm folded; on CUDA in bf16 (fp16 where bf16 is unsupported). All work
 runs under ``torch.inference_mode()``; the network modules themselves never disable gradients.
@@ -64,11 +72,14 @@ class LearnedPredictor(BasePredictor):
         refine_area: refine only when the zoomed ROI is at most this fraction of the first ROI.
         refine_min_px: a first mask smaller than this (in crop pixels) is not fed to the zoomed
             pass as previous map (it starts from an empty map).
+        flip_tta: flip test-time augmentation (see the module docstring); can be switched later
+            through the ``flip_tta`` attribute (which forgets the current slice's features).
 
     Attributes:
         trained: whether the weights were trained (False: random weights).
         family: network family (``net.config.family``).
         device: the torch device used.
+        flip_tta: whether flip test-time augmentation is on.
     """
 
     supports_box = True
@@ -85,6 +96,7 @@ class LearnedPredictor(BasePredictor):
         refine_first: bool = True,
         refine_area: float = 0.5,
         refine_min_px: float = 250.0,
+        flip_tta: bool = False,
     ) -> None:
         super().__init__()
         self.device = resolve_device(device)
@@ -100,24 +112,50 @@ class LearnedPredictor(BasePredictor):
         self.refine_first = bool(refine_first)
         self.refine_area = float(refine_area)
         self.refine_min_px = float(refine_min_px)
+        self._flip_tta = bool(flip_tta)
         self._warned = False
+
+    @property
+    def flip_tta(self) -> bool:
+        """Flip test-time augmentation on/off; changing it forgets the slice (call ``set_image``)."""
+        return self._flip_tta
+
+    @flip_tta.setter
+    def flip_tta(self, on: bool) -> None:
+        if bool(on) != self._flip_tta:
+            self._flip_tta = bool(on)
+            self.reset_image()
+
+    @property
+    def views(self) -> int:
+        """Images per head pass: 2 with flip TTA (the slice and its mirror), else 1."""
+        return 2 if self._flip_tta else 1
 
     # -- per slice -----------------------------------------------------------------------
     def _encode(self, image: np.ndarray) -> dict[str, torch.Tensor]:
         arr = normalize_slice(image)  # HxWx3 float32 in [0, 1]
         t = torch.from_numpy(arr).permute(2, 0, 1)[None]
+        if self._flip_tta:  # the slice and its left-right mirror, encoded as one batch
+            t = torch.cat([t, t.flip(-1)])
         with torch.inference_mode():
             feats = dict(self.net.encode(t.to(self.device, self.dtype)))
         # keep the slice as uint8 for the head's crops (bounded memory for big slices); the
         # float copy is scaled in place (it is not needed any more)
         np.multiply(arr, 255.0, out=arr)
         np.rint(arr, out=arr)
-        u8 = torch.from_numpy(arr.astype(np.uint8)).permute(2, 0, 1)[None].contiguous()
+        u8 = torch.from_numpy(arr.astype(np.uint8)).permute(2, 0, 1)[None]
+        u8 = (torch.cat([u8, u8.flip(-1)]) if self._flip_tta else u8).contiguous()
         feats["image"] = u8.to(self.device)
         return feats
 
     def set_features(self, features: Any) -> None:
         """Restore features from ``get_features`` (e.g. from a disk cache: moved to our device)."""
+        low = features.get("features", {}).get("low") if isinstance(features, dict) else None
+        if isinstance(low, torch.Tensor) and low.shape[0] != self.views:
+            raise ValueError(
+                f"{self.name}: these features hold {low.shape[0]} view(s) of the slice but the predictor "
+                f"uses {self.views} (flip_tta={self._flip_tta}); encode the slice again (set_image)"
+            )
         super().set_features(features)
         self._features = {
             k: (v.to(self.device, self.dtype) if v.is_floating_point() and k != "fov" else v.to(self.device))
@@ -157,11 +195,36 @@ class LearnedPredictor(BasePredictor):
             prev_np = np.zeros((h, w), np.float32) if prev_prob is None else prev_prob
             prev = torch.from_numpy(np.ascontiguousarray(prev_np, dtype=np.float32))[None, None].to(dev)
             # MFP (incl. the first-click double pass) happens inside decode
-            logits = self.net.decode(features, rois, ct, prev, bt)
-            prob = paste_from_roi(torch.sigmoid(logits.float()), rois, (h, w), base=prev)[0, 0].cpu().numpy()
+            prob = self._decode_views(features, rois, ct, prev, bt, base=prev)
             if self.refine_first and box is None and len(clicks) <= self.zoom.skip_clicks and not prev_np.any():
                 prob = self._refine_first(features, clicks, ct, prob, roi)
             return prob
+
+    def _decode_views(
+        self, features: dict[str, torch.Tensor], rois: torch.Tensor, ct: torch.Tensor, prev: torch.Tensor,
+        bt: torch.Tensor | None, base: torch.Tensor,
+    ) -> np.ndarray:
+        """One head pass on every view; the slice's HxW float32 probability (views averaged).
+
+        Args are those of view 1 (the slice itself): ``rois`` (1, 4), ``ct`` (1, N, 3) clicks
+        (row, col, is_positive), ``prev`` (1, 1, H, W) previous map fed to the head, ``bt``
+        (1, 4) box or None, ``base`` (1, 1, H, W) map kept outside the ROI. With flip TTA the
+        mirrored view's inputs are derived here (col -> W - 1 - col) and batched after them.
+        """
+        w = self.image_shape[1]
+        if self._flip_tta:
+            rois = torch.cat([rois, _mirror_boxes(rois, w)])
+            mct = ct.clone()
+            mct[..., 1] = (w - 1) - mct[..., 1]
+            ct = torch.cat([ct, mct])
+            bt = None if bt is None else torch.cat([bt, _mirror_boxes(bt, w)])
+            prev = torch.cat([prev, prev.flip(-1)])
+            base = torch.cat([base, base.flip(-1)])
+        logits = self.net.decode(features, rois, ct, prev, bt)
+        prob = paste_from_roi(torch.sigmoid(logits.float()), rois, self.image_shape, base=base)
+        if self._flip_tta:
+            prob = (prob[:1] + prob[1:].flip(-1)) * 0.5
+        return prob[0, 0].cpu().numpy()
 
     def _refine_first(
         self, features: dict[str, torch.Tensor], clicks: tuple[Click, ...], ct: torch.Tensor,
@@ -192,8 +255,13 @@ class LearnedPredictor(BasePredictor):
         # zoomed pass from an empty map then; a substantial one is fed back as the previous map
         crop_px = float((prob > self.zoom.threshold).sum()) * self.crop_size**2 / (roi.shape[0] * roi.shape[1])
         prev = first if crop_px >= self.refine_min_px else torch.zeros_like(first)
-        logits = self.net.decode(features, rois, ct, prev, None)
-        return paste_from_roi(torch.sigmoid(logits.float()), rois, (h, w), base=first)[0, 0].cpu().numpy()
+        return self._decode_views(features, rois, ct, prev, None, base=first)
+
+
+def _mirror_boxes(boxes: torch.Tensor, width: int) -> torch.Tensor:
+    """(B, 4) inclusive (row0, col0, row1, col1) boxes mirrored left-right in a slice ``width`` wide."""
+    r0, c0, r1, c1 = boxes.unbind(-1)
+    return torch.stack([r0, (width - 1) - c1, r1, (width - 1) - c0], -1)
 
 
 def build_learned(family: str, info: Any, device: str = "auto", weights: Path | None = None) -> LearnedPredictor:

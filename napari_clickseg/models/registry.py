@@ -136,7 +136,10 @@ def _resolve(builder: str) -> Callable[..., Any]:
     return getattr(importlib.import_module(module), func)
 
 
-def build_model(name: str, device: str = "auto", weights: str | Path | None = None, pretrained: bool = True) -> Any:
+def build_model(
+    name: str, device: str = "auto", weights: str | Path | None = None, pretrained: bool = True,
+    flip_tta: bool = False,
+) -> Any:
     """Build a Predictor.
 
     Args:
@@ -145,8 +148,15 @@ def build_model(name: str, device: str = "auto", weights: str | Path | None = No
         weights: explicit weights file (overrides the registry's).
         pretrained: if False, learned models get random weights (for tests and training);
             such a predictor has ``trained = False``.
+        flip_tta: flip test-time augmentation (learned models only: the slice and its mirror
+            are predicted together and averaged; about 2x the CPU time per click and per slice).
     """
     info = get_model_info(name)
+    if flip_tta and info.kind == "classical":
+        raise ValueError(
+            f"model {name!r} is classical and has no flip test-time augmentation; drop flip_tta "
+            f"(--flip-tta) or choose a learned model ({', '.join(list_models('learned'))})"
+        )
     w: Path | None = None
     if info.kind != "classical" and pretrained:
         w = Path(weights) if weights is not None else info.weights
@@ -157,12 +167,17 @@ def build_model(name: str, device: str = "auto", weights: str | Path | None = No
             )
     predictor = _resolve(info.builder)(info, device=device, weights=w)
     predictor.name = name
+    if flip_tta:
+        predictor.flip_tta = True
     return predictor
 
 
-def load_model(name: str, device: str = "auto", weights: str | Path | None = None) -> Any:
-    """Return a ready-to-use Predictor with its trained weights (classical: no weights)."""
-    return build_model(name, device=device, weights=weights, pretrained=True)
+def load_model(name: str, device: str = "auto", weights: str | Path | None = None, flip_tta: bool = False) -> Any:
+    """Return a ready-to-use Predictor with its trained weights (classical: no weights).
+
+    ``flip_tta=True`` turns on flip test-time augmentation (learned models; see ``build_model``).
+    """
+    return build_model(name, device=device, weights=weights, pretrained=True, flip_tta=flip_tta)
 
 
 # ---------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from ..core.feature_cache import FeatureCache, default_cache_dir, feature_key, m
 from ..core.labels import Edit, LabelHistory, commit_mask, next_free_id
 from ..core.persistence import ObjectRecord
 from ..core.session import InteractiveSession
-from ..models.registry import list_models, load_model
+from ..models.registry import get_model_info, list_models, load_model
 from . import save_resume
 from .layers import ImageGeometry, PromptLayers
 from .panel import NEW_LABELS, build_panel
@@ -137,14 +137,16 @@ class AnnotatorWidget(QWidget):
         """Load model ``name``; on failure notify and keep the previous model. Returns success."""
         device = device or self.device_combo.currentText()
         try:
-            predictor = load_model(name, device=device)
+            # flip TTA only where the model has it (learned models); classical ones ignore the box
+            flip = self.flip_box.isChecked() and get_model_info(name).kind != "classical"
+            predictor = load_model(name, device=device, flip_tta=flip)
         except Exception as err:  # noqa: BLE001 - any load failure becomes a message
             if not quiet:
                 show_error(f"clickseg: could not load model {name!r}: {err}")
             if self.model_name:
                 self.model_combo.setCurrentText(self.model_name)
             return False
-        self.set_predictor(predictor, lambda: load_model(name, device=device))
+        self.set_predictor(predictor, lambda: load_model(name, device=device, flip_tta=flip))
         return True
 
     def set_predictor(self, predictor: Any, factory: Callable[[], Any] | None = None) -> None:

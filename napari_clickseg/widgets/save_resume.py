@@ -19,6 +19,7 @@ def settings(ann: Any) -> dict:
     """The session settings saved beside the labels."""
     return {
         "model": ann.model_name, "device": ann.device_combo.currentText(),
+        "flip_tta": ann.flip_box.isChecked(),
         "threshold": ann.session.threshold if ann.session else None,
         "image_layer": ann.geometry.layer.name if ann.geometry else None,
         "channel_axis": ann.geometry.channel_axis if ann.geometry else None,
@@ -64,7 +65,13 @@ def load(ann: Any, path: str | Path) -> Any:
         ann.records = list(saved.objects)
         ann.save_path = Path(path)
         model = saved.settings.get("model")
-        if model and model != ann.model_name:
+        flip = bool(saved.settings.get("flip_tta", False))
+        if flip != ann.flip_box.isChecked():
+            ann.flip_box.blockSignals(True)
+            ann.flip_box.setChecked(flip)
+            ann.flip_box.blockSignals(False)
+            ann.set_model(model or ann.model_name or "random-walker")
+        elif model and model != ann.model_name:
             ann.set_model(model)
     return layer
 
