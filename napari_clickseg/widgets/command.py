@@ -20,6 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "saved there with 'Save labels + prompts'")
     parser.add_argument("--model", default=None, help="model name (see 'clickseg models'); default fdrn, else random-walker")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"], help="device for learned models")
+    parser.add_argument("--flip-tta", action="store_true",
+                        help="flip test-time augmentation for learned models (fewer clicks, ~2x time per click)")
     parser.add_argument("--finetune", action="store_true", help="also dock the fine-tuning widget")
 
 
@@ -66,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         viewer.add_image(arr, name=image_name, rgb=rgb)
     widget = AnnotatorWidget(viewer, model=args.model)
     widget.device_combo.setCurrentText(args.device)
+    widget.flip_box.setChecked(args.flip_tta)  # reloads the model with flip TTA when ticked
     widget.set_image_layer(image_name)
     viewer.window.add_dock_widget(widget, name="ClickSeg annotator", area="right")
     if args.labels is not None:
