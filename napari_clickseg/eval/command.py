@@ -58,7 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", type=Path, help="weights file overriding the model's own")
     parser.add_argument("--flip-tta", action="store_true",
                         help="flip test-time augmentation (learned models: the slice and its mirror are "
-                             "predicted together and averaged; about 2x the time per click on a CPU)")
+                             "predicted together and averaged; about 1.5x the time per click on a CPU)")
     parser.add_argument("--out", type=Path, required=True, help="output folder (created if absent)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 

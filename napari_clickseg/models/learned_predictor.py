@@ -17,10 +17,9 @@ predicted once more, zoomed in on that mask (``_refine_first``).
 Flip test-time augmentation (``flip_tta``, off by default; methods 5.2 "flip TTA on (RITM
 family)"): ``set_image`` encodes the slice and its left-right mirror as one batch of two, and
 every head pass runs on both views (clicks, ROI, box and previous map mirrored for the second)
-in one batch; the mirrored view's probability is mirrored back and the two are averaged. It
-costs about twice the encoder and click time on a CPU (less on a GPU, where the batch of two
-runs in parallel) and lowers NoC@90 on the held-out parts (README, "Flip test-time
-augmentation").
+in one batch; the mirrored view's probability is mirrored back and the two are averaged. On a
+2-core CPU it costs about 1.9x the encoder time and 1.5x the click time; on the held-out parts
+it did not reliably lower NoC@90 (README, "Flip test-time augmentation"), hence off by default.
 
 Device: ``"auto"`` picks CUDA, then MPS, then CPU. On CPU the network runs in float32 with
 channels-last and BatchNorm folded; on CUDA in bf16 (fp16 where bf16 is unsupported). All work

@@ -149,7 +149,7 @@ def build_model(
         pretrained: if False, learned models get random weights (for tests and training);
             such a predictor has ``trained = False``.
         flip_tta: flip test-time augmentation (learned models only: the slice and its mirror
-            are predicted together and averaged; about 2x the CPU time per click and per slice).
+            are predicted together and averaged; on a CPU about 1.5x the time per click, 1.9x per slice).
     """
     info = get_model_info(name)
     if flip_tta and info.kind == "classical":

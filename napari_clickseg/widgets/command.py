@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=None, help="model name (see 'clickseg models'); default fdrn, else random-walker")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"], help="device for learned models")
     parser.add_argument("--flip-tta", action="store_true",
-                        help="flip test-time augmentation for learned models (fewer clicks, ~2x time per click)")
+                        help="flip test-time augmentation for learned models (the slice and its mirror, averaged; ~1.5x time per click)")
     parser.add_argument("--finetune", action="store_true", help="also dock the fine-tuning widget")
 
 

@@ -48,7 +48,7 @@ def build_panel(w: Any) -> None:
                               "continues that object on this slice (e.g. before 'Propagate between')")
     w.background_box = QCheckBox("predict in background (UI stays responsive with slow models)")
     w.background_box.setChecked(True)
-    w.flip_box = QCheckBox("flip TTA (learned models: fewer clicks, ~2x time per click)")
+    w.flip_box = QCheckBox("flip TTA (learned models: also predict the mirror image; ~1.5x time per click)")
     w.flip_box.setToolTip("flip test-time augmentation: the slice and its mirror are predicted together and "
                           "averaged; no effect on classical models")
     w.polarity_label = QLabel()
