@@ -78,7 +78,7 @@ def write_toy_dataset(root):
 def stand_ins(monkeypatch, tmp_path):
     """A toy dataset folder (read by the real loader); an oracle model replaces the registry's."""
 
-    def fake_load_model(name, device="auto", weights=None):
+    def fake_load_model(name, device="auto", weights=None, flip_tta=False):
         p = DiskOracle()
         p.name = name
         return p
