@@ -149,7 +149,8 @@ class LearnedPredictor(BasePredictor):
 
     def set_features(self, features: Any) -> None:
         """Restore features from ``get_features`` (e.g. from a disk cache: moved to our device)."""
-        low = features.get("features", {}).get("low") if isinstance(features, dict) else None
+        inner = features.get("features") if isinstance(features, dict) else None
+        low = inner.get("low") if isinstance(inner, dict) else None
         if isinstance(low, torch.Tensor) and low.shape[0] != self.views:
             raise ValueError(
                 f"{self.name}: these features hold {low.shape[0]} view(s) of the slice but the predictor "
