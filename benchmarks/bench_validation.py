@@ -39,13 +39,14 @@ def run_one(model: str, data: Path, out: Path, objects: int, seed: int) -> dict:
     summary = out / "summary.json"
     if not summary.is_file():
         from napari_clickseg.cli import main as clickseg
+        from napari_clickseg.models.registry import split_flip
 
-        name, plus, _ = model.partition("+flip")
+        name, flip = split_flip(model)
         print(f"evaluating {model} on {data.name} ...", flush=True)
         with contextlib.redirect_stdout(io.StringIO()):  # the per-run table is in summary.json
             rc = clickseg(["evaluate", "--model", name, "--data", str(data), "--part", "val",
                            "--objects", str(objects), "--seed", str(seed), "--out", str(out), "--no-progress"]
-                          + (["--flip-tta"] if plus else []))
+                          + (["--flip-tta"] if flip else []))
         if rc != 0:
             raise RuntimeError(f"clickseg evaluate failed for {model} on {data} (exit {rc})")
     return json.loads(summary.read_text())

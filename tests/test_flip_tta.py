@@ -142,3 +142,14 @@ def test_evaluate_cli_flip_tta(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["model"] == "fdrn+flip" and summary["objects"] == 2
     assert 0.0 < summary["miou_curve"][-1] <= 1.0
+
+
+def test_flip_suffix_round_trip_and_bench_builds_it():
+    from napari_clickseg.eval.benchmark import _build
+    from napari_clickseg.models.registry import flip_name, split_flip
+
+    assert split_flip("fdrn+flip") == ("fdrn", True) and split_flip("ritm-like@192") == ("ritm-like@192", False)
+    assert flip_name(*split_flip("fdrn+flip")) == "fdrn+flip" and flip_name("fdrn", False) == "fdrn"
+    with pytest.raises(ValueError, match="only suffix"):
+        split_flip("fdrn+mirror")
+    assert _build("fdrn+flip", "cpu").flip_tta and not _build("fdrn", "cpu").flip_tta

@@ -56,7 +56,7 @@ def model_identity(predictor: Any) -> str:
     """
     name = str(getattr(predictor, "name", type(predictor).__name__))
     if getattr(predictor, "flip_tta", False):
-        name += "+flip"
+        name += "+flip"  # models.registry.FLIP_SUFFIX (core does not import the registry)
     card = getattr(predictor, "card", None)
     sha = card.get("sha256") if isinstance(card, dict) else None
     return f"{name}@{sha}" if sha else name

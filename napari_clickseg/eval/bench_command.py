@@ -55,10 +55,10 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--models and --sizes must be non-empty, sizes >= 64")
     if args.clicks < 1 or args.repeats < 1 or args.threads < 1:
         raise ValueError("--clicks, --repeats and --threads must be >= 1")
-    from ..models.registry import get_model_info
+    from ..models.registry import get_model_info, split_flip
 
     # KeyError listing the names for a typo
-    infos = {m: get_model_info(m.partition("+")[0].partition("@")[0]) for m in models}
+    infos = {m: get_model_info(split_flip(m)[0].partition("@")[0]) for m in models}
     devices = _devices(args.device)
     from tqdm import tqdm
 

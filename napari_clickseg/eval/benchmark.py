@@ -107,12 +107,9 @@ def _peak_rss_mib() -> float:
 def _build(model: str, device: str) -> Any:
     import warnings
 
-    from ..models.registry import build_model, get_model_info
+    from ..models.registry import build_model, get_model_info, split_flip
 
-    base, plus, suffix = model.partition("+")
-    if plus and suffix != "flip":
-        raise ValueError(f"model {model!r}: the only suffix is '+flip' (flip test-time augmentation)")
-    flip = bool(plus)
+    base, flip = split_flip(model)
     name, _, crop = base.partition("@")
     info = get_model_info(name)
     with warnings.catch_warnings():

@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..core.io import load_objects
-    from ..models.registry import load_model
+    from ..models.registry import flip_name, load_model
     from .report import format_table, write_report
     from .runner import EvalConfig, evaluate
 
@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         result = evaluate(
             predictor, objects, max_clicks=args.max_clicks, threshold=args.threshold,
             jitter=args.jitter, misleading=args.misleading, seed=args.seed, progress=progress,
-            model=args.model + ("+flip" if args.flip_tta else ""), dataset=_dataset_name(args.data),
+            model=flip_name(args.model, args.flip_tta), dataset=_dataset_name(args.data),
         )
     finally:
         bar.close()

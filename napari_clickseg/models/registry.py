@@ -31,8 +31,30 @@ __all__ = [
     "load_model",
     "build_model",
     "user_models_dir",
+    "split_flip",
+    "flip_name",
     "WEIGHTS_DIR",
 ]
+
+#: suffix naming a model run with flip test-time augmentation in reports and benchmarks
+FLIP_SUFFIX = "+flip"
+
+
+def split_flip(spec: str) -> tuple[str, bool]:
+    """``"fdrn+flip"`` -> ``("fdrn", True)``; ``"fdrn"`` -> ``("fdrn", False)``.
+
+    Raises:
+        ValueError: for any other ``+`` suffix.
+    """
+    name, plus, suffix = spec.partition("+")
+    if plus and plus + suffix != FLIP_SUFFIX:
+        raise ValueError(f"model {spec!r}: the only suffix is {FLIP_SUFFIX!r} (flip test-time augmentation)")
+    return name, bool(plus)
+
+
+def flip_name(name: str, flip: bool) -> str:
+    """The inverse of ``split_flip``: ``name`` with the flip suffix when ``flip``."""
+    return name + FLIP_SUFFIX if flip else name
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 

@@ -137,7 +137,7 @@ class AnnotatorWidget(QWidget):
         """Load model ``name``; on failure notify and keep the previous model. Returns success."""
         device = device or self.device_combo.currentText()
         try:
-            # flip TTA only where the model has it (learned models); classical ones ignore the box
+            # flip TTA only where the model has it (learned models): classical ones load without it
             flip = self.flip_box.isChecked() and get_model_info(name).kind != "classical"
             predictor = load_model(name, device=device, flip_tta=flip)
         except Exception as err:  # noqa: BLE001 - any load failure becomes a message
