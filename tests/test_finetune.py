@@ -175,10 +175,11 @@ def test_finetune_cli_end_to_end(volume, base_weights, tmp_path, capsys):
 
 
 def test_step_selection_prefers_fewer_clicks_then_a_higher_miou_curve():
-    from napari_clickseg.train.finetune import improves
+    from napari_clickseg.train.loop import improves
 
     assert improves((1.5, 0.80), (2.0, 0.95))  # fewer clicks wins whatever the AUC
     assert not improves((2.5, 0.99), (2.0, 0.80))
     assert improves((1.5, 0.90), (1.5, 0.88))  # saturated NoC@90: the higher mIoU curve
     assert not improves((1.5, 0.88005), (1.5, 0.88))  # within 1e-4: no change of step
     assert not improves((1.5, 0.88), (1.5, 0.88))
+    assert improves((20.0, 0.0), None)  # the first validation always counts

@@ -17,8 +17,11 @@ from typing import Any
 
 __all__ = [
     "ModelSection", "DataSection", "ClickSection", "OptimSection", "ValidationSection", "RunSection",
-    "TrainConfig", "load_config", "config_from_dict", "config_to_dict",
+    "TrainConfig", "load_config", "config_from_dict", "config_to_dict", "PRECISIONS",
 ]
+
+
+PRECISIONS = ("auto", "float32", "bfloat16", "float16")  #: values of ``run.precision``
 
 
 @dataclass
@@ -68,7 +71,11 @@ class ClickSection:
     Attributes:
         max_positive, max_negative: caps of the initial click counts.
         centre_prob: probability that the first positive click is near the object centre.
-        max_iterative: iterative rounds are drawn uniformly from 0..max_iterative.
+        max_iterative: no-gradient click rounds are drawn uniformly from 0..max_iterative.
+        supervised_rounds: head passes per encoder pass that each get a loss, one simulated
+            click apart (1 = RITM's single trained pass).
+        objects_per_image: training targets drawn from each training image (other objects of
+            the same crop, each with its own prompts), sharing one encoder pass.
         merge_prob: probability of merging two objects into one target.
         roi_low, roi_high: FDRN dynamic-scale ROI side as a fraction of the image.
         object_roi_prob: probability of an object-relative ROI instead (``sampler.object_roi``:
@@ -83,6 +90,8 @@ class ClickSection:
     max_negative: int = 24
     centre_prob: float = 0.5
     max_iterative: int = 3
+    supervised_rounds: int = 1
+    objects_per_image: int = 1
     merge_prob: float = 0.15
     roi_low: float = 0.3
     roi_high: float = 1.0
@@ -129,10 +138,23 @@ class ValidationSection:
 
 @dataclass
 class RunSection:
-    """Run control: seed, device, threads, checkpointing and logging cadence."""
+    """Run control: seed, device, precision, data workers, threads, checkpointing and logging.
+
+    Attributes:
+        seed: seed of the data stream (step k's data depends only on (seed, k)).
+        device: ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
+        precision: ``auto`` (bf16 autocast where the hardware has it), ``float32``,
+            ``bfloat16`` or ``float16`` (CUDA, with a gradient scaler); see ``train.precision``.
+        data_workers: worker processes that build the next steps' batches while the network
+            runs (0 = in the training process).
+        threads: torch threads of the training process (0 = torch's default).
+        checkpoint_every, log_every: cadence in steps.
+    """
 
     seed: int = 0
     device: str = "auto"
+    precision: str = "auto"
+    data_workers: int = 1
     threads: int = 0
     checkpoint_every: int = 100
     log_every: int = 10
@@ -182,6 +204,10 @@ class TrainConfig:
             raise bad("clicks.object_roi_range", "must be [low, high] with 1 <= low <= high")
         if self.clicks.max_positive < 1 or self.clicks.max_negative < 0 or self.clicks.max_iterative < 0:
             raise bad("clicks", "max_positive >= 1, max_negative >= 0 and max_iterative >= 0 are required")
+        if self.clicks.supervised_rounds < 1:
+            raise bad("clicks.supervised_rounds", f"must be >= 1, got {self.clicks.supervised_rounds}")
+        if self.clicks.objects_per_image < 1:
+            raise bad("clicks.objects_per_image", f"must be >= 1, got {self.clicks.objects_per_image}")
         for key in ("centre_prob", "merge_prob", "box_prob", "box_only_prob"):
             v = getattr(self.clicks, key)
             if not 0 <= v <= 1:
@@ -190,6 +216,10 @@ class TrainConfig:
             raise bad("optim", "lr > 0, batch_size >= 1 and steps >= 1 are required")
         if self.run.device not in ("auto", "cpu", "cuda", "mps") and not self.run.device.startswith("cuda:"):
             raise bad("run.device", f"must be auto, cpu, cuda or mps, got {self.run.device!r}")
+        if self.run.precision not in PRECISIONS:
+            raise bad("run.precision", f"must be one of {', '.join(PRECISIONS)}, got {self.run.precision!r}")
+        if self.run.data_workers < 0 or self.run.threads < 0:
+            raise bad("run", "data_workers and threads must be >= 0")
         if self.run.checkpoint_every < 1 or self.run.log_every < 1:
             raise bad("run", "checkpoint_every and log_every must be >= 1")
 

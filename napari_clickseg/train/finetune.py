@@ -1,11 +1,12 @@
 """Fine-tuning a learned model on the slices a user labelled (Python API of the widget and CLI).
 
 ``finetune(image, labels, ...)`` trains the base model on the labelled slices with simulated
-clicks (the same iterative click training as ``clickseg train``), keeps some labelled slices
-aside to pick the best step and stop early (validation NoC@90 with the evaluation
-simulator; ties, e.g. kept-aside slices that already need 1-2 clicks, go to the higher mIoU
-curve (AUC)), and saves the result to the per-user model folder as ``<name>.pt`` +
-``<name>.json``, so ``list_models()`` shows it at once and ``load_model(name)`` loads it.
+clicks (the same loop as ``clickseg train``: ``loop.TrainLoop``), keeps some labelled slices
+aside to pick the best step and stop early (``loop.improves``: validation NoC@90 with the
+evaluation simulator; ties, e.g. kept-aside slices that already need 1-2 clicks, go to the
+higher mIoU curve (AUC)); when no step beats the base model it says so and keeps the base
+weights (``FinetuneResult.improved`` is False). It saves the result to the per-user model
+folder as ``<name>.pt`` + ``<name>.json``, so ``list_models()`` shows it at once and ``load_model(name)`` loads it.
 
 Cancelling (``should_stop`` returning True) stops early and keeps what was learned: the best
 weights so far are saved, and the card records ``training.stopped = "cancelled"``.
@@ -59,6 +60,12 @@ class FinetuneConfig:
         object_roi: probability of an object-relative training ROI (side 1.2-3x the object's
             box, the zoomed views the predictor's Zoom-In gives from the second click on)
             instead of FDRN's image-relative one (``ClickSection.object_roi_prob``).
+        supervised_rounds: head passes per encoder pass that each get a loss
+            (``ClickSection.supervised_rounds``).
+        precision: training precision (``RunSection.precision``: ``auto`` = bf16 autocast
+            where the hardware has it).
+        data_workers: worker processes building the next batches while the network runs
+            (0 = in this process).
         allow_untrained: allow a base without trained weights (tests only).
     """
 
@@ -79,6 +86,9 @@ class FinetuneConfig:
     scale: tuple[float, float] = (0.5, 1.5)
     replay: float = 0.25
     object_roi: float = 0.0
+    supervised_rounds: int = 3
+    precision: str = "auto"
+    data_workers: int = 1
     allow_untrained: bool = False
 
     def __post_init__(self) -> None:
@@ -92,15 +102,12 @@ class FinetuneConfig:
             raise ValueError(f"FinetuneConfig.object_roi must lie in [0, 1], got {self.object_roi}")
         if len(self.scale) != 2 or not 0 < self.scale[0] <= self.scale[1]:
             raise ValueError(f"FinetuneConfig.scale must be (low, high) with 0 < low <= high, got {self.scale}")
+        if self.supervised_rounds < 1 or self.data_workers < 0:
+            raise ValueError("FinetuneConfig: supervised_rounds >= 1 and data_workers >= 0 are required")
+        from .config import PRECISIONS
 
-
-def improves(score: tuple[float, float], best: tuple[float, float]) -> bool:
-    """Whether a validation ``(noc90, auc)`` beats the best so far.
-
-    Fewer clicks to IoU 0.9 wins; on a tie (kept-aside slices that already need 1-2 clicks
-    cannot show progress in NoC@90) a higher mIoU curve (AUC, by more than 1e-4) wins.
-    """
-    return score[0] < best[0] - 1e-9 or (abs(score[0] - best[0]) <= 1e-9 and score[1] > best[1] + 1e-4)
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"FinetuneConfig.precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
 
 
 @dataclass
@@ -112,12 +119,15 @@ class FinetuneResult:
         weights_path: ``<user_models_dir>/<name>.pt`` (the card is beside it).
         card: the model card written.
         history: one dict per validation (``step``, ``noc90``, ``miou1``, ``loss``, ...).
+        improved: whether a step beat the base model on the kept-aside objects (False: the
+            saved weights are the base's, unchanged; None: nothing to validate on).
     """
 
     name: str
     weights_path: Path
     card: dict[str, Any]
     history: list[dict[str, Any]] = field(default_factory=list)
+    improved: bool | None = None
 
 
 def labelled_slices(labels: np.ndarray) -> list[int]:
@@ -262,7 +272,9 @@ def finetune(
     from ..models.registry import user_models_dir
     from ..models.weights_io import save_model
     from .config import ClickSection
-    from .iterative import make_prompts, train_step
+    from .loop import Score, TrainLoop
+    from .precision import resolve_precision
+    from .step_data import StepData
     from .validation import ValObject, validate_network
 
     cfg = config or FinetuneConfig()
@@ -290,8 +302,8 @@ def finetune(
     val_idx = set(np.linspace(0, len(chosen) - 1, n_val + 2)[1:-1].round().astype(int).tolist()) if n_val else set()
     val_slices = [z for i, z in enumerate(chosen) if i in val_idx]
     train_slices = [z for z in chosen if z not in val_slices]
-    data = _SliceData(vol, lab, train_slices, cfg)
-    if not data.usable:
+    train_data = _SliceData(vol, lab, train_slices, cfg)
+    if not train_data.usable:
         raise ValueError(f"the labelled slices {train_slices} hold no object of at least {cfg.min_area} pixels")
     val_objs: list[ValObject] = []
     for z in val_slices or train_slices:
@@ -302,51 +314,50 @@ def finetune(
         keep = np.sort(rng.choice(len(val_objs), cfg.val_objects, replace=False))
         val_objs = [val_objs[i] for i in keep]
 
-    clicks_cfg = ClickSection(max_iterative=3, box_prob=0.1, object_roi_prob=cfg.object_roi)
+    clicks_cfg = ClickSection(max_iterative=3, box_prob=0.1, object_roi_prob=cfg.object_roi,
+                              supervised_rounds=cfg.supervised_rounds)
+    precision = resolve_precision(cfg.precision, device)
+    if precision.channels_last:  # before the optimiser sees the parameters
+        net = net.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     history: list[dict[str, Any]] = []
+    losses: list[float] = []
 
-    def evaluate(step: int, loss: float | None) -> float:
+    def evaluate(step: int) -> tuple[Score, None]:
         res = validate_network(net, {"val": val_objs}, cfg.val_clicks, str(device))["val"]
-        entry = {"step": step, "noc90": res["noc90"], "noc85": res["noc85"], "miou1": res["miou1"],
-                 "auc": res["auc"], "loss": loss, "objects": int(res["objects"])}
-        history.append(entry)
-        return res["noc90"], res["auc"]
+        loss = float(np.mean(losses[-cfg.val_every:])) if losses else None
+        history.append({"step": step, "noc90": res["noc90"], "noc85": res["noc85"], "miou1": res["miou1"],
+                        "auc": res["auc"], "loss": loss, "objects": int(res["objects"])})
+        return (res["noc90"], res["auc"]), None
 
     t0 = time.perf_counter()
-    best_score = evaluate(0, None) if val_objs else (float("inf"), 0.0)
+    base_score = evaluate(0)[0] if val_objs else None
     best_state = copy.deepcopy(net.state_dict())
-    best_step, since_best, stopped, step, losses = 0, 0, "max_steps", 0, []
-    while step < cfg.max_steps:
-        if should_stop is not None and should_stop():
-            stopped = "cancelled"
-            break
-        if time.perf_counter() - t0 > 60.0 * cfg.max_minutes:
-            stopped = "max_minutes"
-            break
-        draws = [data.sample(rng) for _ in range(cfg.batch_size)]
-        batch = make_prompts([d[0] for d in draws], [d[2] for d in draws], [d[1] for d in draws], clicks_cfg, rng)
-        info = train_step(net, opt, batch, clicks_cfg, rng, device, grad_clip=5.0, freeze_bn=cfg.freeze_bn)
-        step += 1
+
+    def on_validated(step: int, _: Any, better: bool) -> None:
+        nonlocal best_state
+        if better:
+            best_state = copy.deepcopy(net.state_dict())
+
+    def on_step(step: int, info: dict[str, float]) -> None:
         losses.append(info["loss"])
-        out = {"loss": info["loss"]}
-        if val_objs and (step % cfg.val_every == 0 or step == cfg.max_steps):
-            score = evaluate(step, float(np.mean(losses[-cfg.val_every:])))
-            out["noc90"] = score[0]
-            if improves(score, best_score):
-                best_score, best_step, since_best = score, step, 0
-                best_state = copy.deepcopy(net.state_dict())
-            else:
-                since_best += 1
-            out["best_noc90"] = best_score[0]
         if progress is not None:
-            progress(step, cfg.max_steps, out)
-        if cfg.patience and since_best >= cfg.patience:
-            stopped = "early_stopping"
-            break
-    if not val_objs:  # nothing to select with: keep the final weights
-        best_state, best_step = net.state_dict(), step
-    net.load_state_dict(best_state)
+            progress(step, cfg.max_steps, info)
+
+    data = StepData(train_data.sample, cfg.batch_size, clicks_cfg, cfg.seed, cfg.max_steps, min_area=cfg.min_area)
+    loop = TrainLoop(net, opt, data, clicks_cfg, device, precision, grad_clip=5.0, freeze_bn=cfg.freeze_bn,
+                     workers=cfg.data_workers)
+    res = loop.run(0, cfg.max_steps, validate=evaluate if val_objs else None, val_every=cfg.val_every,
+                   best=base_score, best_step=0 if val_objs else None, patience=cfg.patience,
+                   max_minutes=cfg.max_minutes, should_stop=should_stop, on_step=on_step,
+                   on_validated=on_validated)
+    step, stopped = res.step, {"done": "max_steps", "time": "max_minutes"}.get(res.stopped, res.stopped)
+    if val_objs:
+        best_score, best_step = res.best, int(res.best_step or 0)
+        improved = best_step > 0
+        net.load_state_dict(best_state)
+    else:  # nothing to select with: keep the final weights
+        best_score, best_step, improved = None, step, None
 
     base_noc = history[0]["noc90"] if history else None
     card = {
@@ -360,15 +371,18 @@ def finetune(
             "val_slices": val_slices,
             "steps": step,
             "best_step": best_step,
+            "improved": improved,
             "stopped": stopped,
+            "precision": precision.name,
+            "supervised_rounds": cfg.supervised_rounds,
             "minutes": round((time.perf_counter() - t0) / 60.0, 2),
             "config": asdict(cfg),
         },
         "evaluation": {
             "validation": "held-out labelled slices" if val_slices else "training slices (too few slices to hold any out)",
             "base_noc90": base_noc,
-            "noc90": None if not history else best_score[0],
-            "auc": None if not history else best_score[1],
+            "noc90": None if best_score is None else best_score[0],
+            "auc": None if best_score is None else best_score[1],
             "val_clicks": cfg.val_clicks,
             "objects": len(val_objs),
         },
@@ -376,5 +390,8 @@ def finetune(
     path = save_model(net.cpu(), user_models_dir() / f"{name}.pt", card)
     from ..models.weights_io import read_card
 
+    if improved is False:
+        log.warning("fine-tune %s: no step beat the base model on the kept-aside objects (NoC@90 %.2f); "
+                    "saved the base weights unchanged", name, base_noc)
     log.info("fine-tuned model %s saved to %s (%s after %d steps)", name, path, stopped, step)
-    return FinetuneResult(name, path, read_card(path), history)
+    return FinetuneResult(name, path, read_card(path), history, improved)

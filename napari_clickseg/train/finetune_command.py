@@ -70,6 +70,10 @@ def run(args: argparse.Namespace) -> int:
     bar.close()
     ev = result.card.get("evaluation", {})
     tr = result.card.get("training", {})
+    if result.improved is False:
+        print(f"clickseg finetune: no step beat the base model {args.base!r} on the kept-aside objects "
+              f"(validation NoC@90 {ev.get('base_noc90')}); {result.name!r} holds the base weights unchanged "
+              f"(try more --steps or --minutes, or label more slices)")
     print(f"clickseg finetune: saved {result.name!r} to {result.weights_path} "
           f"({tr.get('steps')} steps, {tr.get('stopped')}); validation NoC@90 base {ev.get('base_noc90')} -> "
           f"{ev.get('noc90')} on {ev.get('objects')} object(s) of slices {tr.get('val_slices') or tr.get('train_slices')}")

@@ -3,8 +3,10 @@
 Per batch: the encoder runs once (with gradient); ``n_it`` ~ U{0..max_iterative} rounds of
 the click head run without gradient (network in eval mode), each feeding its probability map
 back as ``prev_prob`` and adding one click per sample with the training simulator
-(``core.simulate.sample_training_click``); then one trained head pass with the final clicks
-and previous probability, NFL against the ground truth cropped to the same ROI.
+(``core.simulate.sample_training_click``); then ``supervised_rounds`` trained head passes,
+each with the clicks and previous probability so far and an NFL loss against the ground truth
+cropped to the same ROI, one more simulated click between them (SAM trains its decoder over
+several prompt rounds per image encoding in the same way).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ..core.simulate import sample_training_click
 from ..models.roi import crop_to_roi, paste_from_roi
 from .config import ClickSection
 from .losses import normalized_focal_loss
+from .precision import Precision
 from .sampler import dynamic_roi, jittered_box, multi_point_clicks, object_roi
 
 __all__ = ["PromptedBatch", "make_prompts", "clicks_tensor", "boxes_tensor", "train_step"]
@@ -30,11 +33,13 @@ class PromptedBatch:
     """A batch ready for the network (numpy side kept for the click simulator).
 
     Attributes:
-        images: (B, H, W, 3) float32 in [0, 1].
-        targets: (B, H, W) bool.
+        images: (M, H, W, 3) float32 in [0, 1], the distinct images.
+        targets: (B, H, W) bool, one per sample (B >= M: an image may carry several).
         clicks: per sample, ``Click`` list (oldest first).
         boxes: per sample, ``Box`` or None.
         rois: (B, 4) float (row0, col0, row1, col1) inclusive.
+        owners: (B,) int, the index into ``images`` of each sample's image (None: sample i
+            is image i).
     """
 
     images: np.ndarray
@@ -42,13 +47,18 @@ class PromptedBatch:
     clicks: list[list[Click]]
     boxes: list[Box | None]
     rois: np.ndarray
+    owners: np.ndarray | None = None
 
 
 def make_prompts(
     images: list[np.ndarray], targets: list[np.ndarray], labels: list[np.ndarray | None],
-    cfg: ClickSection, rng: np.random.Generator,
+    cfg: ClickSection, rng: np.random.Generator, owners: list[int] | None = None,
 ) -> PromptedBatch:
-    """Initial clicks (multi-point sampler), optional boxes and ROIs (dynamic-scale or object-relative)."""
+    """Initial clicks (multi-point sampler), optional boxes and ROIs (dynamic-scale or object-relative).
+
+    ``targets`` and ``labels`` are per sample; ``images`` per distinct image, with ``owners``
+    giving each sample's image (None: one image per sample).
+    """
     clicks, boxes, rois = [], [], []
     for tgt, lab in zip(targets, labels):
         box = jittered_box(tgt, rng, cfg.box_jitter) if rng.random() < cfg.box_prob else None
@@ -67,7 +77,10 @@ def make_prompts(
             rois.append(object_roi(tgt, rng, *cfg.object_roi_range))
         else:
             rois.append(dynamic_roi(tgt, rng, cfg.roi_low, cfg.roi_high))
-    return PromptedBatch(np.stack(images), np.stack(targets), clicks, boxes, np.asarray(rois, np.float32))
+    own = None if owners is None else np.asarray(owners, np.int64)
+    if own is not None and (len(own) != len(targets) or own.min() < 0 or own.max() >= len(images)):
+        raise ValueError(f"owners must give an image index in 0..{len(images) - 1} for each of the {len(targets)} targets")
+    return PromptedBatch(np.stack(images), np.stack(targets), clicks, boxes, np.asarray(rois, np.float32), own)
 
 
 def clicks_tensor(clicks: list[list[Click]], device: torch.device | str = "cpu") -> Tensor:
@@ -101,63 +114,118 @@ def train_step(
     grad_clip: float = 0.0,
     n_iterative: int | None = None,
     freeze_bn: bool = False,
+    precision: Precision | None = None,
+    scaler: torch.amp.GradScaler | None = None,
 ) -> dict[str, float]:
     """Run one iterative-training step and update ``net``.
+
+    The encoder runs once (with gradient) per distinct image (``batch.owners`` maps samples
+    to images, so several objects of one image share its encoding). ``n_it`` ~ U{0..max_iterative} click rounds run
+    without gradient (eval mode), each adding one simulated click; then ``supervised_rounds``
+    head passes each get a loss, one more simulated click between them (SAM-style rounds: the
+    next click follows the current prediction). Every supervised pass is back-propagated at
+    once into the (detached) encoder features, so only one head graph is alive at a time; the
+    encoder then receives the summed feature gradients in one backward pass. The loss is the
+    mean NFL over the supervised passes.
 
     Args:
         net: network with ``encode``/``decode`` and ``crop_size``.
         optimizer: its optimiser.
         batch: prompts from ``make_prompts``.
-        cfg: click settings (``max_iterative``).
+        cfg: click settings (``max_iterative``, ``supervised_rounds``).
         rng: random generator of the simulated clicks (and of ``n_iterative`` if None).
         device: where to run.
         grad_clip: max gradient norm (0 = off).
         n_iterative: force the number of no-gradient click rounds.
         freeze_bn: keep BatchNorm layers in eval mode (running statistics fixed; for
             fine-tuning with small batches).
+        precision: autocast precision of the forward passes (None = float32).
+        scaler: gradient scaler (fp16 only).
 
     Returns:
-        {"loss", "n_iterative", "clicks" (mean count)}.
+        {"loss", "n_iterative", "clicks" (mean count at the last supervised pass),
+        "supervised" (number of (image, click state) pairs that received a loss)}.
     """
     b, h, w = batch.targets.shape
     s = int(net.crop_size)
+    owners = None if batch.owners is None else torch.as_tensor(batch.owners, dtype=torch.long, device=device)
+    prec = precision or Precision("float32", device.type)
     n_it = int(rng.integers(cfg.max_iterative + 1)) if n_iterative is None else int(n_iterative)
+    k = int(cfg.supervised_rounds)
     image = torch.from_numpy(batch.images).permute(0, 3, 1, 2).contiguous().to(device)
+    if prec.channels_last:
+        image = image.contiguous(memory_format=torch.channels_last)
     gt = torch.from_numpy(batch.targets[:, None].astype(np.float32)).to(device)
     rois = torch.from_numpy(batch.rois).to(device)
+    gt_crop = (crop_to_roi(gt, rois, s) > 0.5).float()
     boxes = boxes_tensor(batch.boxes, device)
     clicks = [list(c) for c in batch.clicks]
+    clicked = np.zeros((b, h, w), bool)
+    for i, cl in enumerate(clicks):
+        for c in cl:
+            clicked[i, c.row, c.col] = True
     prev = torch.zeros((b, 1, h, w), device=device)
-    _train_mode(net, freeze_bn)
-    feats = net.encode(image)
-    if n_it:
-        clicked = np.zeros((b, h, w), bool)
-        for i, cl in enumerate(clicks):
-            for c in cl:
+
+    def add_clicks(prob: Tensor) -> Tensor:
+        """Paste a crop probability into the image frame and add one simulated click per sample."""
+        full = paste_from_roi(prob.float(), rois, (h, w), base=prev)
+        pred = (full[:, 0] > 0.49).cpu().numpy()
+        for i in range(b):
+            c = sample_training_click(batch.targets[i], pred[i], rng, clicked=clicked[i])
+            if c is not None:
+                clicks[i].append(c)
                 clicked[i, c.row, c.col] = True
+        return full
+
+    _train_mode(net, freeze_bn)
+    with prec.autocast():
+        feats = net.encode(image)
+    if n_it:
         net.eval()
-        with torch.no_grad():
-            fixed = {k: v.detach() for k, v in feats.items()}
+        with torch.no_grad(), prec.autocast():
+            fixed = _per_sample({key: v.detach() for key, v in feats.items()}, owners)
             for _ in range(n_it):
-                logits = net.decode(fixed, rois, clicks_tensor(clicks, device), prev, boxes)
-                prev = paste_from_roi(torch.sigmoid(logits.float()), rois, (h, w), base=prev)
-                pred = (prev[:, 0] > 0.49).cpu().numpy()
-                for i in range(b):
-                    c = sample_training_click(batch.targets[i], pred[i], rng, clicked=clicked[i])
-                    if c is not None:
-                        clicks[i].append(c)
-                        clicked[i, c.row, c.col] = True
+                prev = add_clicks(torch.sigmoid(net.decode(fixed, rois, clicks_tensor(clicks, device), prev, boxes).float()))
         _train_mode(net, freeze_bn)
-    logits = net.decode(feats, rois, clicks_tensor(clicks, device), prev.detach(), boxes)
-    gt_crop = crop_to_roi(gt, rois, s)
-    loss = normalized_focal_loss(logits.float(), (gt_crop > 0.5).float())
+    # the head's passes run on detached leaves of the features; their gradients are summed
+    # there and sent through the encoder once at the end
+    leaves = {key: (v.detach().requires_grad_(True) if v.requires_grad else v) for key, v in feats.items()}
     optimizer.zero_grad(set_to_none=True)
-    loss.backward()
+    losses = []
+    for r in range(k):
+        with prec.autocast():
+            logits = net.decode(_per_sample(leaves, owners), rois, clicks_tensor(clicks, device), prev.detach(), boxes)
+        loss = normalized_focal_loss(logits.float(), gt_crop)
+        _backward(loss / k, scaler)
+        losses.append(float(loss.detach()))
+        if r + 1 < k:
+            with torch.no_grad():
+                prev = add_clicks(torch.sigmoid(logits.detach().float()))
+    sent = [(feats[key], leaves[key].grad) for key in feats if leaves[key] is not feats[key] and leaves[key].grad is not None]
+    if sent:
+        torch.autograd.backward([t for t, _ in sent], [g for _, g in sent])
+    if scaler is not None:
+        scaler.unscale_(optimizer)
     if grad_clip > 0:
         torch.nn.utils.clip_grad_norm_(net.parameters(), grad_clip)
-    optimizer.step()
-    return {"loss": float(loss.detach()), "n_iterative": float(n_it),
-            "clicks": float(np.mean([len(c) for c in clicks]))}
+    if scaler is not None:
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        optimizer.step()
+    return {"loss": float(np.mean(losses)), "n_iterative": float(n_it),
+            "clicks": float(np.mean([len(c) for c in clicks])), "supervised": float(b * k)}
+
+
+def _per_sample(feats: dict[str, Tensor], owners: Tensor | None) -> dict[str, Tensor]:
+    """Encoder features of each sample's image (batched tensors indexed by ``owners``)."""
+    if owners is None:
+        return feats
+    return {key: (v.index_select(0, owners) if v.ndim >= 2 else v) for key, v in feats.items()}
+
+
+def _backward(loss: Tensor, scaler: torch.amp.GradScaler | None) -> None:
+    (scaler.scale(loss) if scaler is not None else loss).backward()
 
 
 def _train_mode(net: nn.Module, freeze_bn: bool) -> None:

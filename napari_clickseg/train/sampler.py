@@ -68,6 +68,29 @@ def choose_target(
     return target
 
 
+def other_target(
+    labels: np.ndarray, taken: np.ndarray, rng: np.random.Generator, min_area: int, merge_prob: float = 0.15
+) -> np.ndarray | None:
+    """Another training target of the same (cropped) image: an object other than ``target``.
+
+    Args:
+        labels: (H, W) int instance ids of the crop (0 = background).
+        taken: (H, W) bool, the image's targets so far (excluded).
+        rng: random generator.
+        min_area: smallest usable object (pixels).
+        merge_prob: as in ``choose_target``.
+
+    Returns:
+        (H, W) bool: an object with at least ``min_area`` pixels outside ``taken``
+        (``choose_target`` rules), or None when the crop holds no other.
+    """
+    ids, counts = np.unique(labels[~taken], return_counts=True)
+    ids = ids[(ids > 0) & (counts >= min_area)]
+    if len(ids) == 0:
+        return None
+    return choose_target(labels, rng, ids, merge_prob)
+
+
 def _pick(rng: np.random.Generator, mask: np.ndarray, n: int) -> list[tuple[int, int]]:
     pts = np.argwhere(mask)
     if len(pts) == 0 or n <= 0:

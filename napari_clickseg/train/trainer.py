@@ -4,15 +4,18 @@ Output folder layout (``out``):
 
 * ``checkpoint.pt`` — resumable state (network, optimiser, step, best score, config);
   written every ``run.checkpoint_every`` steps and when the run stops.
-* ``best.pt`` + ``best.json`` — the network with the lowest mean validation NoC@90 so far,
+* ``best.pt`` + ``best.json`` — the best network so far by ``loop.improves`` (lowest mean
+  validation NoC@90, ties to the higher mean AUC),
   in the shipped-model format (``models.weights_io.save_model``) with a model card.
 * ``last.pt`` + ``last.json`` — the latest network in the same format.
-* ``train_log.csv`` — step, loss, lr, seconds per step, rounds, clicks, wall time.
+* ``train_log.csv`` — step, loss, lr, seconds per step, rounds, clicks, supervised head
+  passes, wall time.
 * ``val_log.csv`` — step, group, objects, noc85, noc90, miou1, miou5, auc.
 * ``config.json`` — the configuration of the run.
 
-Every sample of step ``k`` comes from ``numpy.random.default_rng([seed, k, i])``, so a resumed
-run continues the same data stream.
+Every sample of step ``k`` comes from ``numpy.random.default_rng([seed, k, i])``
+(``step_data.StepData``), so a resumed run continues the same data stream; the optimisation
+itself is ``loop.TrainLoop``, shared with fine-tuning.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -29,15 +31,17 @@ import numpy as np
 import torch
 
 from .config import TrainConfig, config_to_dict
-from .iterative import make_prompts, train_step
+from .loop import Score, TrainLoop
 from .mixture import DataMixture
+from .precision import resolve_precision
 from .splits import VALIDATION
+from .step_data import StepData, sample_source
 
 __all__ = ["Trainer", "TrainSummary", "build_training_network"]
 
 log = logging.getLogger(__name__)
 
-TRAIN_FIELDS = ["step", "loss", "lr", "sec_per_step", "n_iterative", "clicks", "wall_s"]
+TRAIN_FIELDS = ["step", "loss", "lr", "sec_per_step", "n_iterative", "clicks", "supervised", "wall_s"]
 VAL_FIELDS = ["step", "group", "objects", "noc85", "noc90", "miou1", "miou5", "auc"]
 
 
@@ -124,7 +128,10 @@ class Trainer:
         if cfg.run.threads > 0:
             torch.set_num_threads(cfg.run.threads)
         self.mixture = DataMixture(cfg)
+        self.precision = resolve_precision(cfg.run.precision, self.device)
         self.net = build_training_network(cfg).to(self.device)
+        if self.precision.channels_last:  # before the optimiser sees the parameters
+            self.net = self.net.to(memory_format=torch.channels_last)
         self._init_card = _read_init_card(cfg.model.init)  # read once; every export cites it
         enc = [p for n, p in self.net.named_parameters() if n.startswith("encoder.")]
         rest = [p for n, p in self.net.named_parameters() if not n.startswith("encoder.")]
@@ -134,8 +141,12 @@ class Trainer:
         self.optimizer = torch.optim.Adam(groups, lr=cfg.optim.lr, betas=(0.9, 0.999), eps=1e-8,
                                           weight_decay=cfg.optim.weight_decay, foreach=True)
         self.step = 0
-        self.best: float | None = None
+        self.best: Score | None = None
         self._val_groups: dict[str, list[Any]] | None = None
+        data = StepData(sample_source(self.mixture.sample), cfg.optim.batch_size, cfg.clicks, cfg.run.seed,
+                        cfg.optim.steps, min_area=cfg.data.min_area)
+        self.loop = TrainLoop(self.net, self.optimizer, data, cfg.clicks, self.device, self.precision,
+                              grad_clip=cfg.optim.grad_clip, workers=cfg.run.data_workers, lr_at=self.lr_at)
 
     # -- schedule ---------------------------------------------------------------------------
     def lr_at(self, step: int) -> float:
@@ -153,7 +164,8 @@ class Trainer:
         state = {
             "format": 1,
             "step": self.step,
-            "best_noc90": self.best,
+            "best_noc90": None if self.best is None else self.best[0],
+            "best_score": None if self.best is None else list(self.best),
             "model": config_to_dict(self.cfg)["model"],
             "config": config_to_dict(self.cfg),
             "net_config": _asdict(self.net.config),
@@ -179,7 +191,9 @@ class Trainer:
         self.net.load_state_dict(state["state_dict"], strict=True)
         self.optimizer.load_state_dict(state["optimizer"])
         self.step = int(state["step"])
-        self.best = state.get("best_noc90")
+        score, noc = state.get("best_score"), state.get("best_noc90")
+        # checkpoints before the shared loop kept NoC@90 only: its AUC counts as 0 (any tie wins)
+        self.best = tuple(score) if score else (None if noc is None else (float(noc), 0.0))
 
     def export(self, name: str, validation: dict[str, dict[str, float]] | None = None) -> Path:
         """Write ``out/<name>.pt`` + card (model format) for the current network."""
@@ -246,60 +260,64 @@ class Trainer:
         if resume:
             self.load_checkpoint()
         (self.out / "config.json").write_text(json.dumps(config_to_dict(c), indent=2) + "\n")
-        start_step, t_start = self.step, time.perf_counter()
+        start_step = self.step
         total = c.optim.steps if until_step is None else min(c.optim.steps, int(until_step))
-        stopped, last_val = "done", {}
+        last_val: dict[str, dict[str, float]] = {}
         pending: list[dict[str, Any]] = []
-        while self.step < total:
-            if should_stop is not None and should_stop():
-                stopped = "cancelled"
-                break
-            if max_minutes is not None and (time.perf_counter() - t_start) > 60.0 * max_minutes:
-                stopped = "time"
-                break
-            lr = self.lr_at(self.step)
-            for g in self.optimizer.param_groups:
-                g["lr"] = lr * g.get("lr_mult", 1.0)
-            t0 = time.perf_counter()
-            samples = [self.mixture.sample(np.random.default_rng([c.run.seed, self.step, i]))
-                       for i in range(c.optim.batch_size)]
-            rng = np.random.default_rng([c.run.seed, self.step, 1_000_003])
-            batch = make_prompts([s.image for s in samples], [s.target for s in samples],
-                                 [s.labels for s in samples], c.clicks, rng)
-            info = train_step(self.net, self.optimizer, batch, c.clicks, rng, self.device, c.optim.grad_clip)
-            self.step += 1
-            info.update(lr=lr, sec_per_step=time.perf_counter() - t0, step=self.step,
-                        wall_s=time.perf_counter() - t_start)
+
+        def validate(step: int) -> tuple[Score, dict[str, dict[str, float]]]:
+            self.step = step
+            res = self.validate()
+            mean = res.get("mean", {})
+            return (mean.get("noc90", float("inf")), mean.get("auc", 0.0)), res
+
+        def on_validated(step: int, res: dict[str, dict[str, float]], better: bool) -> None:
+            nonlocal last_val
+            last_val = res
+            self.export("last", res)
+            if better:
+                self.best = validate_score(res)
+                self.export("best", res)
+            log.info("step %d: validation mean NoC@90 %.2f (best %.2f)", step,
+                     res.get("mean", {}).get("noc90", -1), self.best[0] if self.best else -1)
+
+        def on_step(step: int, info: dict[str, float]) -> None:
+            nonlocal pending
+            self.step = step
             pending.append(info)
-            if not np.isfinite(info["loss"]):
-                raise FloatingPointError(f"training loss became {info['loss']} at step {self.step}; lower optim.lr")
-            if self.step % c.run.log_every == 0 or self.step == total:
+            if step % c.run.log_every == 0 or step == total:
                 _append_csv(self.out / "train_log.csv", TRAIN_FIELDS, [_mean_row(pending)])
                 pending = []
             if progress is not None:
-                progress(self.step, total, info)
-            if c.validation.every and (self.step % c.validation.every == 0 or self.step == c.optim.steps):
-                last_val = self.validate()
-                score = last_val.get("mean", {}).get("noc90")
-                self.export("last", last_val)
-                if score is not None and (self.best is None or score < self.best):
-                    self.best = score
-                    self.export("best", last_val)
-                log.info("step %d: validation mean NoC@90 %.2f (best %.2f)", self.step, score or -1, self.best or -1)
-            if self.step % c.run.checkpoint_every == 0:
+                progress(step, total, info)
+            if step % c.run.checkpoint_every == 0:
                 self.save_checkpoint()
+
+        result = self.loop.run(
+            self.step, total, validate=validate if c.validation.every else None, val_every=c.validation.every,
+            final_step=c.optim.steps, best=self.best, max_minutes=max_minutes, should_stop=should_stop,
+            on_step=on_step, on_validated=on_validated,
+        )
+        self.step = result.step
         if pending:
             _append_csv(self.out / "train_log.csv", TRAIN_FIELDS, [_mean_row(pending)])
         self.save_checkpoint()
         if not (self.out / "last.pt").exists() or self.step != start_step:
             self.export("last", last_val or None)
-        return TrainSummary(self.out, start_step, self.step, self.best, stopped, last_val)
+        best = None if self.best is None else self.best[0]
+        return TrainSummary(self.out, start_step, self.step, best, result.stopped, last_val)
+
+
+def validate_score(res: dict[str, dict[str, float]]) -> Score:
+    """The selection score of a validation result: (mean NoC@90, mean AUC)."""
+    mean = res.get("mean", {})
+    return (float(mean.get("noc90", float("inf"))), float(mean.get("auc", 0.0)))
 
 
 def _mean_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
     last = rows[-1]
     out = {"step": last["step"], "lr": f"{last['lr']:.3g}", "wall_s": round(last["wall_s"], 1)}
-    for k in ("loss", "sec_per_step", "n_iterative", "clicks"):
+    for k in ("loss", "sec_per_step", "n_iterative", "clicks", "supervised"):
         out[k] = round(float(np.mean([r[k] for r in rows])), 4)
     return out
 
