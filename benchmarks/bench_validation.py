@@ -1,7 +1,9 @@
 """Accuracy on the held-out validation parts: models side by side, one table.
 
-For every real dataset of ``train/splits.py`` (glas-train, monuseg-kumar-train, lgg-mri-train,
-isbi2012-em, ctc-fluo-n2dh-gowt1) and every model, runs the standard protocol (``clickseg
+For every real dataset of ``train/splits.py`` (by default all of ``DATASETS``: the five v1
+folders glas-train, monuseg-kumar-train, lgg-mri-train, isbi2012-em, ctc-fluo-n2dh-gowt1, and
+the newer ones, including folders a config leaves out of training, e.g. ctc-fluo-n2dh-sim and
+ph2-dermoscopy for ``configs/fdrn-v2.toml``) and every model, runs the standard protocol (``clickseg
 evaluate --part val``: 20 simulated clicks, threshold 0.49) on the same ``--objects`` objects of
 the dataset's validation part (never seen in training), writes ``OUT/<dataset>/<model>/``
 (``summary.json``, ``per_object.csv``, ``miou_curve.png``) and prints NoC@85/90/95, mIoU after 1
@@ -14,6 +16,7 @@ continues where it stopped.
     python benchmarks/bench_validation.py --models fdrn,graph-cut --objects 10 --out runs/val10
     python benchmarks/bench_validation.py --out runs/validation --card napari_clickseg/models/weights/fdrn.json
     python benchmarks/bench_validation.py --out runs/validation --objects-for isbi2012-em=5   # slow RW on ISBI
+    python benchmarks/bench_validation.py --datasets ctc-fluo-n2dh-sim,ph2-dermoscopy --out runs/val-left-out
     python benchmarks/bench_validation.py --models fdrn+flip,fdrn,random-walker --out runs/validation
 
 A model written ``NAME+flip`` is evaluated with flip test-time augmentation (``--flip-tta``).

@@ -14,6 +14,11 @@ unless turned off (``refine_first``), a first click whose mask is small relative
 predicted once more, zoomed in on that mask (``_refine_first``).
 ``predict`` is a pure function of its inputs (the ROI is recomputed each call).
 
+Prompts mean what users mean (``core.prompt_constraints``): with a box, the probability outside
+the box is 0 unless a positive click outside it lies on the mask there (``box_bounds``, on by
+default); optionally only the mask's connected components at a positive click are kept
+(``click_components``: one click on one of two similar discs selects that disc).
+
 Flip test-time augmentation (``flip_tta``, off by default; methods 5.2 "flip TTA on (RITM
 family)"): ``set_image`` encodes the slice and its left-right mirror as one batch of two, and
 every head pass runs on both views (clicks, ROI, box and previous map mirrored for the second)
@@ -41,6 +46,7 @@ from torch import nn
 
 from ..core.clicks import Box, Click
 from ..core.image import normalize_slice
+from ..core.prompt_constraints import bound_to_box, keep_clicked_components
 from ..core.zoom import Roi, ZoomConfig, compute_roi
 from .base import BasePredictor
 from .device import inference_dtype, prepare_for_inference, resolve_device
@@ -49,6 +55,14 @@ from .roi import paste_from_roi
 __all__ = ["LearnedPredictor", "build_fdrn", "build_fdrn_csfpn", "build_ritm_like", "build_learned"]
 
 log = logging.getLogger(__name__)
+
+#: the mask threshold of the predictor protocol (``prob > 0.49``, ``models.base``)
+MASK_THRESHOLD = 0.49
+
+#: default of ``LearnedPredictor(click_components=...)``: off, because on 5 objects of each of 8
+#: validation parts it changed NoC@90 by -0.8..+0.6 clicks per part, 10.88 -> 10.83 on average, which
+#: is noise (``python benchmarks/bench_prompts.py --objects 5 --datasets ...``, issue 18)
+CLICK_COMPONENTS_DEFAULT = False
 
 
 class UntrainedModelWarning(UserWarning):
@@ -73,6 +87,9 @@ class LearnedPredictor(BasePredictor):
             pass as previous map (it starts from an empty map).
         flip_tta: flip test-time augmentation (see the module docstring); can be switched later
             through the ``flip_tta`` attribute (which forgets the current slice's features).
+        box_bounds: a box prompt bounds the object (``core.prompt_constraints.bound_to_box``).
+        click_components: keep only the mask's connected components at (or within 2 px of) a
+            positive click (``core.prompt_constraints.keep_clicked_components``).
 
     Attributes:
         trained: whether the weights were trained (False: random weights).
@@ -96,6 +113,8 @@ class LearnedPredictor(BasePredictor):
         refine_area: float = 0.5,
         refine_min_px: float = 250.0,
         flip_tta: bool = False,
+        box_bounds: bool = True,
+        click_components: bool = CLICK_COMPONENTS_DEFAULT,
     ) -> None:
         super().__init__()
         self.device = resolve_device(device)
@@ -112,6 +131,8 @@ class LearnedPredictor(BasePredictor):
         self.refine_area = float(refine_area)
         self.refine_min_px = float(refine_min_px)
         self._flip_tta = bool(flip_tta)
+        self.box_bounds = bool(box_bounds)
+        self.click_components = bool(click_components)
         self._warned = False
 
     @property
@@ -198,7 +219,11 @@ class LearnedPredictor(BasePredictor):
             prob = self._decode_views(features, rois, ct, prev, bt, base=prev)
             if self.refine_first and box is None and len(clicks) <= self.zoom.skip_clicks and not prev_np.any():
                 prob = self._refine_first(features, clicks, ct, prob, roi)
-            return prob
+        if self.box_bounds and box is not None:
+            prob = bound_to_box(prob, box, clicks, MASK_THRESHOLD)
+        if self.click_components:
+            prob = keep_clicked_components(prob, clicks, MASK_THRESHOLD)
+        return prob
 
     def _decode_views(
         self, features: dict[str, torch.Tensor], rois: torch.Tensor, ct: torch.Tensor, prev: torch.Tensor,

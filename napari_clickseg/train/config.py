@@ -1,6 +1,7 @@
 """Typed training configuration, loaded from TOML and validated.
 
-A config file has the sections ``[model]``, ``[data]`` (with ``[data.sources]``),
+A config file has the sections ``[model]``, ``[data]`` (with ``[data.sources]`` and
+``[data.appearance]``),
 ``[clicks]``, ``[optim]``, ``[validation]`` and ``[run]``; every key is optional (defaults
 below) but unknown keys or wrong types are errors that name the key, e.g.
 ``configs/x.toml: unknown key 'optim.learning_rate' (known: batch_size, lr, ...)``.
@@ -16,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "ModelSection", "DataSection", "ClickSection", "OptimSection", "ValidationSection", "RunSection",
-    "TrainConfig", "load_config", "config_from_dict", "config_to_dict", "PRECISIONS",
+    "ModelSection", "AppearanceSection", "DataSection", "ClickSection", "OptimSection", "ValidationSection",
+    "RunSection", "TrainConfig", "load_config", "config_from_dict", "config_to_dict", "PRECISIONS",
 ]
 
 
@@ -42,6 +43,42 @@ class ModelSection:
 
 
 @dataclass
+class AppearanceSection:
+    """Appearance augmentations (``train.augment.appearance``): probabilities and ranges.
+
+    The defaults are today's behaviour (only ``color_jitter`` with ``gray_rgb_prob`` 0.15).
+
+    Attributes:
+        gray_rgb_prob: probability of ``color_jitter``'s gray <-> RGB change (mean gray / tint).
+        luminance_gray_prob: probability of a luminance-gray version of a colour image.
+        single_channel_prob: probability of one channel of a colour (or multi-channel MRI)
+            image replicated to 3 and re-stretched.
+        channel_shuffle_prob: probability of a random channel order.
+        invert_prob: probability of inverted contrast (``1 - image``).
+        gamma_prob: probability of a gamma change; ``gamma_range`` [low, high], log-uniform.
+        stain_prob: probability of H&E stain jitter (HED space), on ``stain_datasets`` only;
+            ``stain_strength`` is its size (0.05 typical).
+        blur_prob: probability of a Gaussian blur; ``blur_sigma`` [low, high] pixels.
+        noise_prob: probability of Gaussian noise; ``noise_std`` [low, high] (image in [0, 1]).
+    """
+
+    gray_rgb_prob: float = 0.15
+    luminance_gray_prob: float = 0.0
+    single_channel_prob: float = 0.0
+    channel_shuffle_prob: float = 0.0
+    invert_prob: float = 0.0
+    gamma_prob: float = 0.0
+    gamma_range: list[float] = field(default_factory=lambda: [0.5, 2.0])
+    stain_prob: float = 0.0
+    stain_strength: float = 0.05
+    stain_datasets: list[str] = field(default_factory=lambda: ["glas-train", "monuseg-kumar-train"])
+    blur_prob: float = 0.0
+    blur_sigma: list[float] = field(default_factory=lambda: [0.4, 1.5])
+    noise_prob: float = 0.0
+    noise_std: list[float] = field(default_factory=lambda: [0.01, 0.06])
+
+
+@dataclass
 class DataSection:
     """Training data.
 
@@ -50,18 +87,78 @@ class DataSection:
             checkout, or ``$CLICKSEG_DATA``).
         sources: sampling weight per source: ``synthetic`` and/or dataset names of
             ``train.splits.DATASETS`` (only their training parts are used).
+        left_out: datasets kept out of training entirely (held-out folders for honest
+            generalisation numbers); naming one of them in ``sources`` is an error.
         synthetic_kinds: generator kinds to draw from ([] = all).
         image_size: side of the square training image ("global" image) in pixels.
         scale: range of the random rescale of real images (1 = native resolution).
+        object_scale_prob: probability that a real sample's rescale is object-relative
+            instead: the target's box side after rescaling is log-uniform in ``object_extent``
+            pixels, the factor clipped to ``scale_limits``.
+        object_extent: [low, high] target side in pixels for the object-relative rescale.
+        scale_limits: [low, high] bounds of the object-relative rescale factor.
         min_area: smallest target (pixels, after cropping).
+        appearance: appearance augmentations (``[data.appearance]``).
     """
 
     root: str = ""
     sources: dict[str, float] = field(default_factory=lambda: {"synthetic": 1.0})
+    left_out: list[str] = field(default_factory=list)
     synthetic_kinds: list[str] = field(default_factory=list)
     image_size: int = 256
     scale: list[float] = field(default_factory=lambda: [0.6, 1.3])
+    object_scale_prob: float = 0.0
+    object_extent: list[float] = field(default_factory=lambda: [10.0, 230.0])
+    scale_limits: list[float] = field(default_factory=lambda: [0.05, 4.0])
     min_area: int = 40
+    appearance: AppearanceSection = field(default_factory=AppearanceSection)
+
+    def check(self, where: str = "config", selection: list[str] | None = None) -> None:
+        """Check the data keys; raises ValueError naming the key.
+
+        Args:
+            where: config name for the messages.
+            selection: ``validation.datasets`` (model selection must not see ``left_out``).
+        """
+        from .splits import DATASETS
+
+        def bad(key: str, msg: str) -> ValueError:
+            return ValueError(f"{where}: data.{key} {msg}")
+
+        def check_range(key: str, v: list[float], low: float = 0.0) -> None:
+            if len(v) != 2 or not low < v[0] <= v[1]:
+                raise bad(key, f"must be [low, high] with {low:g} < low <= high, got {v}")
+
+        for name in self.left_out:
+            if name not in DATASETS:
+                raise bad("left_out", f"has unknown dataset {name!r}; known: {', '.join(DATASETS)}")
+            if self.sources.get(name, 0) > 0:
+                raise bad("sources", f"trains on {name!r}, which data.left_out keeps out of training; "
+                                     f"remove it from one of the two")
+        for name in selection or []:
+            if name in self.left_out:
+                raise ValueError(f"{where}: validation.datasets has {name!r}, which data.left_out keeps out; "
+                                 f"selecting checkpoints on it would make its numbers no longer held out")
+        check_range("scale", self.scale)
+        check_range("object_extent", self.object_extent, 1.0 - 1e-9)
+        check_range("scale_limits", self.scale_limits)
+        if not 0 <= self.object_scale_prob <= 1:
+            raise bad("object_scale_prob", f"must lie in [0, 1], got {self.object_scale_prob}")
+        a = self.appearance
+        for key in ("gray_rgb_prob", "luminance_gray_prob", "single_channel_prob", "channel_shuffle_prob",
+                    "invert_prob", "gamma_prob", "stain_prob", "blur_prob", "noise_prob"):
+            v = getattr(a, key)
+            if not 0 <= v <= 1:
+                raise bad(f"appearance.{key}", f"must lie in [0, 1], got {v}")
+        check_range("appearance.gamma_range", a.gamma_range)
+        check_range("appearance.blur_sigma", a.blur_sigma)
+        if len(a.noise_std) != 2 or not 0 <= a.noise_std[0] <= a.noise_std[1] <= 0.5:
+            raise bad("appearance.noise_std", f"must be [low, high] with 0 <= low <= high <= 0.5, got {a.noise_std}")
+        if not 0 <= a.stain_strength <= 0.5:
+            raise bad("appearance.stain_strength", f"must lie in [0, 0.5], got {a.stain_strength}")
+        for name in a.stain_datasets:
+            if name not in DATASETS:
+                raise bad("appearance.stain_datasets", f"has unknown dataset {name!r}; known: {', '.join(DATASETS)}")
 
 
 @dataclass
@@ -193,8 +290,7 @@ class TrainConfig:
         for name in self.validation.datasets:
             if name not in DATASETS:
                 raise bad("validation.datasets", f"has unknown dataset {name!r}; known: {', '.join(DATASETS)}")
-        if len(self.data.scale) != 2 or not 0 < self.data.scale[0] <= self.data.scale[1]:
-            raise bad("data.scale", f"must be [low, high] with 0 < low <= high, got {self.data.scale}")
+        self.data.check(where, self.validation.datasets)
         if not 0 < self.clicks.roi_low <= self.clicks.roi_high <= 1:
             raise bad("clicks.roi_low/roi_high", "must satisfy 0 < roi_low <= roi_high <= 1")
         if not 0 <= self.clicks.object_roi_prob <= 1:

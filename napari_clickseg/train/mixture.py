@@ -2,8 +2,10 @@
 
 ``DataMixture.sample(rng)`` returns one ``TrainSample``: a square ``image_size`` image
 (HxWx3 float32 in [0, 1], normalised like ``core.image.normalize_slice`` does at inference),
-its instance labels and the chosen target, after crop/rescale, flips/rotations and colour
-jitter. A sample depends only on the ``rng`` passed in.
+its instance labels and the chosen target, after crop/rescale (native range or
+object-relative, ``data.object_scale_prob``), flips/rotations and the appearance
+augmentations of ``data.appearance`` (``augment.appearance``). A sample depends only on the
+``rng`` passed in.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .augment import color_jitter, crop_around, flip_rotate
+from .augment import appearance, crop_around, flip_rotate, object_scale
 from .config import TrainConfig
 from .real_data import RealImageSet, default_data_root
 from .sampler import choose_target
@@ -115,13 +117,17 @@ class DataMixture:
                 target = choose_target(labels, rng, ds.object_ids(labels), self.cfg.clicks.merge_prob)
                 if target is None:
                     continue
-                scale = float(np.exp(rng.uniform(np.log(d.scale[0]), np.log(d.scale[1]))))
+                if d.object_scale_prob > 0 and rng.random() < d.object_scale_prob:
+                    scale = object_scale(rng, target, tuple(d.object_extent), tuple(d.scale_limits))
+                else:
+                    scale = float(np.exp(rng.uniform(np.log(d.scale[0]), np.log(d.scale[1]))))
                 image, labels, target = crop_around(image, labels, target, size, scale, rng)
                 image = np.clip((image - lo) / max(hi - lo, 1e-6), 0, 1)
                 source = src
             image, labels, target = flip_rotate(rng, image, labels, target)
             if int(target.sum()) < d.min_area:
                 continue
-            image = color_jitter(rng, image)
+            stained = source in d.appearance.stain_datasets
+            image = appearance(rng, image, d.appearance, stained=stained)
             return TrainSample(image.astype(np.float32), labels.astype(np.int32), target.astype(bool), source)
         raise RuntimeError(f"no usable training target after {tries} draws; check data.sources and data.min_area")

@@ -1,7 +1,19 @@
 """Loaders of the real labelled datasets in ``../shared/data`` for training and validation.
 
-Each dataset folder holds ``images/``, ``masks/`` (0 = background, 1..N = instance ids, or
-0/255 for LGG) and an ``index.json`` with per-image facts. ``RealImageSet`` gives the
+Each dataset folder holds ``images/`` (PNG, TIFF or JPEG), ``masks/`` (PNG: 0 = background,
+1..N = object ids, or 0/255 for LGG) and an ``index.json`` with per-image facts (a list, or a
+dict with the list under ``images`` or ``slices``). Mask conventions per folder:
+
+* instance ids: GlaS (connected components of the gland mask), MoNuSeg, ISBI (cells inside
+  membranes), DSB2018, CTC (both), BUSI (one id per lesion), HC18 and PH2 (one id, the
+  head / lesion);
+* ``camvid`` and ``ccp-clothing``: ids are the 4-connected regions of semantic classes (stuff
+  classes and skin included); every region is an object;
+* ``lgg-mri-train``: 0/255, the whole tumour of a slice is one object (``SEMANTIC``);
+* ``ctc-fluo-n2dh-gowt1`` is partially annotated: only some nuclei carry ids, the others are 0
+  (background) in the masks; they are never offered as targets.
+
+``RealImageSet`` gives the
 (image, instance labels) pairs of the training or validation part (``train/splits.py``);
 ``validation_objects`` gives a fixed handful of objects of the validation part in the form
 ``eval.runner.evaluate`` takes (via ``core.datasets.load_objects``).
@@ -20,10 +32,13 @@ import numpy as np
 from ..core.io import read_image, read_labels
 from .splits import DATASETS, split_names
 
-__all__ = ["default_data_root", "index_entries", "RealImageSet", "part_selection", "validation_objects", "SEMANTIC"]
+__all__ = ["default_data_root", "index_entries", "RealImageSet", "part_selection", "validation_objects", "SEMANTIC", "PARTIAL"]
 
 #: datasets whose masks are 0/255: the whole foreground of a slice is one object
 SEMANTIC = frozenset({"lgg-mri-train"})
+
+#: datasets where only some objects are annotated (unannotated ones are 0 in the masks)
+PARTIAL = frozenset({"ctc-fluo-n2dh-gowt1"})
 
 
 def default_data_root() -> Path:
@@ -58,11 +73,11 @@ def index_entries(root: str | Path, dataset: str) -> list[dict[str, Any]]:
 
 
 def _find(folder: Path, stem: str) -> Path:
-    for suffix in (".png", ".tif", ".tiff"):
+    for suffix in (".png", ".tif", ".tiff", ".jpg", ".jpeg"):
         p = folder / (stem + suffix)
         if p.is_file():
             return p
-    raise FileNotFoundError(f"no image file {folder / stem}.(png|tif) (listed in index.json)")
+    raise FileNotFoundError(f"no image file {folder / stem}.(png|tif|jpg) (listed in index.json)")
 
 
 @lru_cache(maxsize=4096)
