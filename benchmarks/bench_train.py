@@ -2,8 +2,10 @@
 
 Runs ``clickseg train``'s ``Trainer`` (validation off) for ``--warmup`` + ``--steps`` steps of
 each recipe, each in a fresh subprocess, alternating old/new ``--repeats`` times so both see
-the same machine, and prints for each: seconds per step, samples per second, supervised head
-passes per second (the (image, click state) pairs that received a loss), CPU utilisation
+the same machine, and prints for each: seconds per step, images per second, samples per second
+(training samples = (image, target object) pairs: ``DataMixture.sample`` draws one, and
+``clicks.objects_per_image`` draws further objects of the same image), supervised head passes
+per second (the (sample, click state) pairs that received a loss), CPU utilisation
 (user + system time of the training process and its data workers over wall time) and peak
 memory (RSS of the training process plus its largest data worker); then the new/old ratios.
 
@@ -12,8 +14,9 @@ memory (RSS of the training process plus its largest data worker); then the new/
 
 * old: ``configs/fdrn-cpu.toml`` - how the v1 default model was trained (float32, batches made
   between steps in the training process, one supervised head pass per encoder pass);
-* new: ``configs/fdrn-cpu-fast.toml`` - the same data and clicks on the new engine (bf16
-  autocast where the CPU has it, a data worker process, several supervised rounds).
+* new: ``configs/fdrn-cpu-fast.toml`` - the same data on the new engine (bf16 autocast where
+  the CPU has it, a data worker process, two objects per encoded image, two supervised click
+  rounds per object).
 
 Nothing is written outside a temporary folder (removed at exit).
 """
@@ -50,7 +53,7 @@ def _measure(config: str, steps: int, warmup: int, out: str) -> dict:
     trainer = Trainer(cfg, out)
     me = psutil.Process()
     marks: dict[str, tuple[float, float, int]] = {}
-    supervised = samples = 0
+    supervised = samples = images = 0
 
     def cpu_now() -> float:
         t = me.cpu_times()
@@ -64,12 +67,13 @@ def _measure(config: str, steps: int, warmup: int, out: str) -> dict:
         return total
 
     def progress(step: int, total: int, info: dict) -> None:
-        nonlocal supervised, samples
+        nonlocal supervised, samples, images
         if step == warmup:
             marks["start"] = (time.perf_counter(), cpu_now(), step)
         elif step > warmup:
             supervised += int(info["supervised"])
-            samples += cfg.optim.batch_size
+            images += cfg.optim.batch_size
+            samples += cfg.optim.batch_size * cfg.clicks.objects_per_image
             if step == warmup + steps:
                 marks["end"] = (time.perf_counter(), cpu_now(), step)
 
@@ -81,8 +85,9 @@ def _measure(config: str, steps: int, warmup: int, out: str) -> dict:
     return {
         "config": config, "precision": trainer.precision.name, "data_workers": cfg.run.data_workers,
         "supervised_rounds": cfg.clicks.supervised_rounds, "max_iterative": cfg.clicks.max_iterative,
+        "objects_per_image": cfg.clicks.objects_per_image,
         "batch_size": cfg.optim.batch_size, "threads": torch.get_num_threads(), "steps": steps,
-        "sec_per_step": wall / steps, "samples_per_s": samples / wall, "supervised_per_s": supervised / wall,
+        "sec_per_step": wall / steps, "images_per_s": images / wall, "samples_per_s": samples / wall, "supervised_per_s": supervised / wall,
         "cpu_utilisation": (c1 - c0) / wall, "peak_rss_mib": rss_self + (rss_child if cfg.run.data_workers else 0.0),
     }
 
@@ -99,7 +104,7 @@ def _run_child(config: str, steps: int, warmup: int) -> dict:
 
 def _median_row(rows: list[dict]) -> dict:
     out = dict(rows[0])
-    for k in ("sec_per_step", "samples_per_s", "supervised_per_s", "cpu_utilisation", "peak_rss_mib"):
+    for k in ("sec_per_step", "images_per_s", "samples_per_s", "supervised_per_s", "cpu_utilisation", "peak_rss_mib"):
         out[k] = statistics.median(r[k] for r in rows)
     out["repeats"] = len(rows)
     return out
@@ -110,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--old", default=str(CONFIGS / "fdrn-cpu.toml"), help="config of the old recipe")
     p.add_argument("--new", default=str(CONFIGS / "fdrn-cpu-fast.toml"), help="config of the new recipe")
     p.add_argument("--steps", type=int, default=30, help="timed steps per run")
-    p.add_argument("--warmup", type=int, default=5, help="untimed steps first")
+    p.add_argument("--warmup", type=int, default=10, help="untimed steps first (image caches fill)")
     p.add_argument("--repeats", type=int, default=2, help="old/new pairs (the median is reported)")
     p.add_argument("--json", type=Path, default=None, help="write the figures and ratios here")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
@@ -129,19 +134,22 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[{r + 1}/{args.repeats}] {name}: {Path(cfg).name} ...", flush=True)
             rows[name].append(_run_child(cfg, args.steps, args.warmup))
     old, new = _median_row(rows["old"]), _median_row(rows["new"])
-    print(f"\n{'recipe':<6} {'config':<20} {'precision':<9} {'workers':>7} {'rounds':>6} {'s/step':>7} "
-          f"{'samples/s':>9} {'superv./s':>9} {'CPU':>5} {'peak MiB':>8}")
+    print(f"\n{'recipe':<6} {'config':<20} {'precision':<9} {'workers':>7} {'obj/img':>7} {'rounds':>6} "
+          f"{'s/step':>7} {'images/s':>8} {'samples/s':>9} {'superv./s':>9} {'CPU':>5} {'peak MiB':>8}")
     for name, r in (("old", old), ("new", new)):
         print(f"{name:<6} {Path(r['config']).name:<20} {r['precision']:<9} {r['data_workers']:>7} "
-              f"{r['supervised_rounds']:>6} {r['sec_per_step']:>7.3f} {r['samples_per_s']:>9.2f} "
-              f"{r['supervised_per_s']:>9.2f} {r['cpu_utilisation']:>5.2f} {r['peak_rss_mib']:>8.0f}")
+              f"{r['objects_per_image']:>7} {r['supervised_rounds']:>6} {r['sec_per_step']:>7.3f} "
+              f"{r['images_per_s']:>8.2f} {r['samples_per_s']:>9.2f} {r['supervised_per_s']:>9.2f} "
+              f"{r['cpu_utilisation']:>5.2f} {r['peak_rss_mib']:>8.0f}")
     ratios = {
         "ratio_supervised_per_s": new["supervised_per_s"] / old["supervised_per_s"],
         "ratio_samples_per_s": new["samples_per_s"] / old["samples_per_s"],
+        "ratio_images_per_s": new["images_per_s"] / old["images_per_s"],
         "ratio_sec_per_step": new["sec_per_step"] / old["sec_per_step"],
     }
     print(f"\nnew/old: supervised head passes per second {ratios['ratio_supervised_per_s']:.2f}x, "
-          f"samples per second {ratios['ratio_samples_per_s']:.2f}x, seconds per step "
+          f"samples per second {ratios['ratio_samples_per_s']:.2f}x, images per second "
+          f"{ratios['ratio_images_per_s']:.2f}x, seconds per step "
           f"{ratios['ratio_sec_per_step']:.2f}x ({args.repeats} alternating run(s) each, medians)")
     if args.json:
         args.json.write_text(json.dumps({"old": old, "new": new, **ratios, "runs": rows}, indent=2) + "\n")

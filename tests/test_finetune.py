@@ -41,7 +41,7 @@ def volume():
 
 
 def fast(**kw) -> FinetuneConfig:
-    base = dict(max_steps=4, batch_size=2, image_size=64, val_every=2, val_clicks=2, device="cpu")
+    base = dict(max_steps=4, batch_size=2, image_size=64, val_every=2, val_clicks=2, device="cpu", data_workers=0)
     base.update(kw)
     return FinetuneConfig(**base)
 
@@ -49,7 +49,7 @@ def fast(**kw) -> FinetuneConfig:
 def test_finetune_end_to_end(volume, base_weights):
     img, lab = volume
     seen = []
-    result = finetune(img, lab, base=str(base_weights), name="my-cells", config=fast(),
+    result = finetune(img, lab, base=str(base_weights), name="my-cells", config=fast(data_workers=1),
                       progress=lambda s, t, info: seen.append((s, t, info)))
     assert result.name == "my-cells" and result.weights_path.is_file()
     assert result.weights_path.with_suffix(".json").is_file()
@@ -183,3 +183,19 @@ def test_step_selection_prefers_fewer_clicks_then_a_higher_miou_curve():
     assert not improves((1.5, 0.88005), (1.5, 0.88))  # within 1e-4: no change of step
     assert not improves((1.5, 0.88), (1.5, 0.88))
     assert improves((20.0, 0.0), None)  # the first validation always counts
+
+
+def test_a_finetune_that_beats_no_step_says_so_and_keeps_the_base(volume, base_weights, caplog):
+    import torch
+
+    from napari_clickseg.models.weights_io import load_network
+
+    img, lab = volume
+    with caplog.at_level("WARNING"):
+        r = finetune(img, lab, base=str(base_weights), name="unchanged", config=fast(lr=1e-12, max_steps=2))
+    assert r.improved is False
+    assert r.card["training"]["improved"] is False and r.card["training"]["best_step"] == 0
+    assert "no step beat the base model" in caplog.text
+    base, tuned = load_network(base_weights, device="cpu"), load_network(r.weights_path, device="cpu")
+    for (k, a), (_, b) in zip(base.state_dict().items(), tuned.state_dict().items()):
+        assert torch.equal(a, b), k

@@ -165,6 +165,10 @@ def test_run_from_init_weights_records_its_lineage(tmp_path):
     tr = read_card(tmp_path / "stage2" / "last.pt")["training"]
     assert tr["steps"] == 3 and tr["total_steps"] == 3 + 4
     assert tr["init"]["sha256"] == first["sha256"] and tr["init"]["training"]["steps"] == 4
+    # the init's own score is validated first: best.pt only changes when a step beats it
+    steps = [r["step"] for r in csv.DictReader(open(tmp_path / "stage2" / "val_log.csv")) if r["group"] == "mean"]
+    assert steps[0] == "0"
+    assert (tmp_path / "stage2" / "best.pt").is_file()
 
 
 def test_resume_guards(tmp_path):

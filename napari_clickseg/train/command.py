@@ -15,6 +15,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-minutes", type=float, default=None,
                         help="stop (with a checkpoint) after this many minutes: one chunk of a long run")
     parser.add_argument("--until-step", type=int, default=None, help="stop (with a checkpoint) at this step")
+    parser.add_argument("--validate-every", type=int, default=None,
+                        help="validate every N steps (overrides validation.every; 0 = never)")
+    parser.add_argument("--val-objects", type=int, default=None,
+                        help="validation objects per dataset (overrides validation.objects_per_dataset)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads of the training process (overrides run.threads; 1 on a shared machine)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
 
 
@@ -25,6 +31,16 @@ def run(args: argparse.Namespace) -> int:
     from .trainer import Trainer
 
     cfg = load_config(args.config)
+    overrides = {k: getattr(args, k, None) for k in ("validate_every", "threads", "val_objects")}
+    if any(v is not None for v in overrides.values()):
+        from .config import config_from_dict, config_to_dict
+
+        d = config_to_dict(cfg)
+        for key, (section, field) in {"validate_every": ("validation", "every"), "threads": ("run", "threads"),
+                                      "val_objects": ("validation", "objects_per_dataset")}.items():
+            if overrides[key] is not None:
+                d[section][field] = overrides[key]
+        cfg = config_from_dict(d, where=f"{args.config} with command-line overrides")
     out = args.out or Path("runs") / Path(args.config).stem
     if (Path(out) / "checkpoint.pt").exists() and not args.resume:
         raise ValueError(f"{out} already holds a checkpoint; pass --resume to continue it or choose another --out")

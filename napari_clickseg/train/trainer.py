@@ -80,24 +80,32 @@ def _append_csv(path: Path, fields: list[str], rows: list[dict[str, Any]]) -> No
             w.writerow({k: r.get(k, "") for k in fields})
 
 
-def init_lineage(init: str, init_card: dict[str, Any] | None, steps: int) -> dict[str, Any]:
-    """Card fields that say where a run started: ``total_steps`` and, for ``model.init``, ``init``.
+def init_lineage(
+    init: str, init_card: dict[str, Any] | None, steps: int, samples_per_step: int = 0
+) -> dict[str, Any]:
+    """Card fields that say where a run started: ``total_steps``, ``total_samples`` and ``init``.
 
     Args:
         init: the ``model.init`` weights file ("" = random start).
         init_card: that file's model card (``weights_io.read_card``; None for a random start).
         steps: steps of this run.
+        samples_per_step: training samples per step of this run.
 
     Returns:
-        ``{"total_steps": steps}`` for a random start; otherwise also ``init`` = {``weights``
-        (the path as configured), ``sha256``, ``training`` (the init card's training record)},
-        and ``total_steps`` adds the init's own total.
+        ``{"total_steps": steps, "total_samples": steps * samples_per_step}`` for a random
+        start; otherwise also ``init`` = {``weights`` (the path as configured), ``sha256``,
+        ``training`` (the init card's training record)}, and the totals add the init's own
+        (an older card without ``total_samples`` counts ``steps * batch``).
     """
+    samples = int(steps) * int(samples_per_step)
     if not init or init_card is None:
-        return {"total_steps": int(steps)}
+        return {"total_steps": int(steps), "total_samples": samples}
     before = init_card.get("training") or {}
     done = int(before.get("total_steps", before.get("steps", 0)) or 0)
-    return {"total_steps": int(steps) + done,
+    seen = before.get("total_samples")
+    if seen is None:
+        seen = done * int(before.get("batch", 0) or 0)
+    return {"total_steps": int(steps) + done, "total_samples": samples + int(seen),
             "init": {"weights": str(init), "sha256": init_card.get("sha256"), "training": before}}
 
 
@@ -207,14 +215,43 @@ class Trainer:
                 "batch": c.optim.batch_size,
                 "image_size": c.data.image_size,
                 "crop_size": int(self.net.crop_size),
+                "samples": self.step * self.samples_per_step,
                 "data": {k: v for k, v in c.data.sources.items() if v > 0},
+                "left_out": list(c.data.left_out),
                 "validation_parts": {k: VALIDATION[k] for k in c.real_datasets() if k in VALIDATION},
+                "engine": {"precision": self.precision.name, "data_workers": c.run.data_workers,
+                           "supervised_rounds": c.clicks.supervised_rounds,
+                           "objects_per_image": c.clicks.objects_per_image},
+                "learning_curve": self.learning_curve(),
                 "config": config_to_dict(c),
             },
             "evaluation": {"validation_noc": validation or {}, "protocol": "eval.runner.evaluate, 20 clicks, thr 0.49"},
         }
-        card["training"].update(init_lineage(c.model.init, self._init_card, self.step))
+        card["training"].update(init_lineage(c.model.init, self._init_card, self.step, self.samples_per_step))
         return save_model(self.net, self.out / f"{name}.pt", card)
+
+    @property
+    def samples_per_step(self) -> int:
+        """Training samples ((image, target object) pairs) per step."""
+        return self.cfg.optim.batch_size * self.cfg.clicks.objects_per_image
+
+    def learning_curve(self) -> list[dict[str, float]]:
+        """Mean validation NoC@90 and mIoU@1 against steps and samples seen, from ``val_log.csv``.
+
+        ``samples`` counts from the start of the lineage (a ``model.init`` run adds its init's).
+        """
+        path = self.out / "val_log.csv"
+        if not path.is_file():
+            return []
+        before = init_lineage(self.cfg.model.init, self._init_card, 0)["total_samples"]
+        rows = []
+        with open(path, newline="") as f:
+            for r in csv.DictReader(f):
+                if r["group"] == "mean":
+                    step = int(r["step"])
+                    rows.append({"step": step, "samples": before + step * self.samples_per_step,
+                                 "noc90": float(r["noc90"]), "miou1": float(r["miou1"])})
+        return rows
 
     # -- validation -------------------------------------------------------------------------
     def validation_groups(self) -> dict[str, list[Any]]:
@@ -293,6 +330,13 @@ class Trainer:
             if step % c.run.checkpoint_every == 0:
                 self.save_checkpoint()
 
+        if start_step == 0 and c.model.init and c.validation.every and self.best is None:
+            # the starting weights' own score: later steps must beat it to become best.pt
+            res = self.validate()
+            self.best = validate_score(res)
+            self.export("best", res)
+            last_val = res
+            log.info("step 0 (model.init): validation mean NoC@90 %.2f", self.best[0])
         result = self.loop.run(
             self.step, total, validate=validate if c.validation.every else None, val_every=c.validation.every,
             final_step=c.optim.steps, best=self.best, max_minutes=max_minutes, should_stop=should_stop,
