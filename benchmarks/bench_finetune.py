@@ -13,6 +13,7 @@ so the shipped model never trained on them.
 
     python benchmarks/bench_finetune.py                      # 10 slices, 5-minute budget
     python benchmarks/bench_finetune.py --minutes 2 --slices 6
+    python benchmarks/bench_finetune.py --steps 40 --no-eval --engine old   # step time of the old engine
 
 The fine-tuned model is saved in a temporary per-user model folder (``$CLICKSEG_HOME`` is set
 to it, removed at exit), never in the user's own.
@@ -58,6 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr", type=float, default=None, help="learning rate (default: FinetuneConfig's)")
     ap.add_argument("--object-roi", type=float, default=None, help="probability of object-relative training "
                     "ROIs (default: FinetuneConfig's)")
+    ap.add_argument("--engine", choices=("new", "old"), default="new",
+                    help="training engine: new (FinetuneConfig's defaults: bf16 where the CPU has it, a data "
+                         "worker, 2 objects per image, 2 supervised rounds) or old (float32, no worker, "
+                         "1 object, 1 supervised round after 0-3 no-gradient rounds), to compare step times")
+    ap.add_argument("--no-eval", action="store_true", help="fine-tune and report step times only")
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     ap.add_argument("--device", default="auto")
     args = ap.parse_args(argv)
@@ -86,10 +92,24 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     extra = {k: v for k, v in (("replay", args.replay), ("lr", args.lr), ("object_roi", args.object_roi))
              if v is not None}
+    if args.engine == "old":
+        extra.update(precision="float32", data_workers=0, supervised_rounds=1, objects_per_image=1, max_iterative=3)
+    step_s: list[float] = []
     result = finetune(image, labels, slices=slices, base=args.base, name="bench-finetuned",
-                      config=FinetuneConfig(max_steps=args.steps, max_minutes=args.minutes, device=args.device, **extra))
+                      config=FinetuneConfig(max_steps=args.steps, max_minutes=args.minutes, device=args.device, **extra),
+                      progress=lambda step, total, info: step_s.append(info["sec_per_step"]))
     ft_s = time.perf_counter() - t0
     history = " ".join(f"{h['step']}:{h['noc90']:.2f}" for h in result.history)
+    tr = result.card["training"]
+    cf = tr["config"]
+    steady = step_s[5:] or step_s
+    print(f"engine {args.engine}: precision {tr['precision']}, data workers {cf['data_workers']}, "
+          f"{cf['objects_per_image']} object(s) per image, {cf['supervised_rounds']} supervised round(s); "
+          f"median {np.median(steady):.3f} s a step over steps 6..{len(step_s)} (validation excluded), "
+          f"{cf['batch_size'] * cf['objects_per_image'] * cf['supervised_rounds'] / np.median(steady):.1f} "
+          f"supervised head passes a second")
+    if args.no_eval:
+        return 0
 
     def predictor(name: str):
         if name.endswith(".pt"):  # a weights file: its card names the family
@@ -114,7 +134,6 @@ def main(argv: list[str] | None = None) -> int:
             rows.append((set_name, name, len(res.objects), res.noc(0.85), res.noc(0.9), res.noc(0.95),
                          curve[0], curve[4], res.auc))
 
-    tr = result.card["training"]
     print(f"fine-tuned {args.base} on {len(slices)} slices {slices} of {args.train} in {ft_s:.0f} s "
           f"({tr.get('steps', '?')} steps, kept step {tr.get('best_step', '?')}, replay "
           f"{tr['config']['replay']}, object ROIs {tr['config']['object_roi']}, "

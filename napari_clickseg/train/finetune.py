@@ -60,8 +60,11 @@ class FinetuneConfig:
         object_roi: probability of an object-relative training ROI (side 1.2-3x the object's
             box, the zoomed views the predictor's Zoom-In gives from the second click on)
             instead of FDRN's image-relative one (``ClickSection.object_roi_prob``).
-        supervised_rounds: head passes per encoder pass that each get a loss
+        supervised_rounds: supervised head passes per object, one simulated click apart
             (``ClickSection.supervised_rounds``).
+        objects_per_image: objects drawn from each training crop, sharing its encoder pass
+            (``ClickSection.objects_per_image``).
+        max_iterative: no-gradient click rounds before them, drawn from 0..max_iterative.
         precision: training precision (``RunSection.precision``: ``auto`` = bf16 autocast
             where the hardware has it).
         data_workers: worker processes building the next batches while the network runs
@@ -86,7 +89,9 @@ class FinetuneConfig:
     scale: tuple[float, float] = (0.5, 1.5)
     replay: float = 0.25
     object_roi: float = 0.0
-    supervised_rounds: int = 3
+    supervised_rounds: int = 2
+    objects_per_image: int = 2
+    max_iterative: int = 1
     precision: str = "auto"
     data_workers: int = 1
     allow_untrained: bool = False
@@ -102,8 +107,9 @@ class FinetuneConfig:
             raise ValueError(f"FinetuneConfig.object_roi must lie in [0, 1], got {self.object_roi}")
         if len(self.scale) != 2 or not 0 < self.scale[0] <= self.scale[1]:
             raise ValueError(f"FinetuneConfig.scale must be (low, high) with 0 < low <= high, got {self.scale}")
-        if self.supervised_rounds < 1 or self.data_workers < 0:
-            raise ValueError("FinetuneConfig: supervised_rounds >= 1 and data_workers >= 0 are required")
+        if self.supervised_rounds < 1 or self.objects_per_image < 1 or self.max_iterative < 0 or self.data_workers < 0:
+            raise ValueError("FinetuneConfig: supervised_rounds >= 1, objects_per_image >= 1, max_iterative >= 0 "
+                             "and data_workers >= 0 are required")
         from .config import PRECISIONS
 
         if self.precision not in PRECISIONS:
@@ -314,8 +320,8 @@ def finetune(
         keep = np.sort(rng.choice(len(val_objs), cfg.val_objects, replace=False))
         val_objs = [val_objs[i] for i in keep]
 
-    clicks_cfg = ClickSection(max_iterative=3, box_prob=0.1, object_roi_prob=cfg.object_roi,
-                              supervised_rounds=cfg.supervised_rounds)
+    clicks_cfg = ClickSection(max_iterative=cfg.max_iterative, box_prob=0.1, object_roi_prob=cfg.object_roi,
+                              supervised_rounds=cfg.supervised_rounds, objects_per_image=cfg.objects_per_image)
     precision = resolve_precision(cfg.precision, device)
     if precision.channels_last:  # before the optimiser sees the parameters
         net = net.to(memory_format=torch.channels_last)
