@@ -31,6 +31,8 @@ from . import save_resume
 from .layers import ImageGeometry, PromptLayers
 from .panel import NEW_LABELS, build_panel
 from .shortcuts import bind_shortcuts, shortcut_help, unbind_shortcuts
+from .target_link import TargetLink
+from .viewer_objects import is_own, mark_own, unwrap
 from .volume_tools import VolumeTools
 from .workers import LockedStore
 
@@ -48,12 +50,15 @@ class AnnotatorWidget(QWidget):
 
     def __init__(self, napari_viewer: Any, model: str | None = None) -> None:
         super().__init__()
-        self.viewer = napari_viewer
+        # the plain viewer: napari's menu docking wraps it in a proxy that breaks layer identity
+        self.viewer = unwrap(napari_viewer)
         self.session: InteractiveSession | None = None
         self.geometry: ImageGeometry | None = None
         self.prompts: PromptLayers | None = None
         self.target: Labels | None = None
         self.history = LabelHistory()
+        #: Ctrl-Z on the target layer and napari's own edits of it go to ``history``
+        self.link = TargetLink(self)
         self.records: list[ObjectRecord] = []
         #: where "Save" writes by default (set by ``load``/``save`` and ``clickseg annotate --labels``)
         self.save_path: Path | None = None
@@ -92,10 +97,13 @@ class AnnotatorWidget(QWidget):
     def _own_layers(self) -> list[Any]:
         return self.prompts.layers if self.prompts is not None else []
 
+    def _is_own(self, layer: Any) -> bool:
+        layer = unwrap(layer)
+        return is_own(layer) or any(layer is own for own in self._own_layers())
+
     def _refresh_layer_lists(self, event: Any = None) -> None:
-        own = set(map(id, self._own_layers()))
-        images = [lyr.name for lyr in self.viewer.layers if isinstance(lyr, Image) and id(lyr) not in own]
-        labels = [lyr.name for lyr in self.viewer.layers if isinstance(lyr, Labels) and id(lyr) not in own]
+        images = [lyr.name for lyr in self.viewer.layers if isinstance(lyr, Image) and not self._is_own(lyr)]
+        labels = [lyr.name for lyr in self.viewer.layers if isinstance(lyr, Labels) and not self._is_own(lyr)]
         for combo, names in ((self.image_combo, images), (self.labels_combo, labels + [NEW_LABELS])):
             current = combo.currentText()
             combo.blockSignals(True)
@@ -112,14 +120,20 @@ class AnnotatorWidget(QWidget):
             self.labels_combo.setCurrentText(NEW_LABELS)
 
     def _on_layer_removed(self, event: Any) -> None:
-        layer = event.value
+        layer = unwrap(event.value)
         if self.geometry is not None and layer is self.geometry.layer:
             show_warning("clickseg: the annotated image layer was removed; choose another image")
             self._drop_image()
         elif layer is self.target:
-            self.target = None
-            self.history.clear()
+            show_warning(f"clickseg: the target labels layer {layer.name!r} was removed; the next commit "
+                         f"creates a new one (its undo history is gone with it)")
+            self._drop_target()
         self._refresh_layer_lists()
+
+    def _drop_target(self) -> None:
+        self.link.detach()
+        self.target = None
+        self.history.clear()
 
     def refresh_models(self) -> None:
         """Re-read the registry (e.g. after a fine-tune) into the model menu."""
@@ -180,8 +194,9 @@ class AnnotatorWidget(QWidget):
         """Annotate ``layer`` (an Image layer or its name). The current object is dropped."""
         if isinstance(layer, str):
             layer = self.viewer.layers[layer] if layer in self.viewer.layers else None
-        if not isinstance(layer, Image):
-            show_error(f"clickseg: {layer!r} is not an Image layer")
+        layer = unwrap(layer)
+        if not isinstance(layer, Image) or self._is_own(layer):
+            show_error(f"clickseg: {getattr(layer, 'name', layer)!r} is not an image layer to annotate; choose an Image layer")
             return False
         if self.geometry is not None and layer is self.geometry.layer and not force:
             return True
@@ -200,8 +215,7 @@ class AnnotatorWidget(QWidget):
         self._attach_prompts()
         if self.target is not None and self.target.data.shape != geometry.spatial_shape:
             show_warning(f"clickseg: target {self.target.name!r} does not match the new image; choose or create one")
-            self.target = None
-            self.history.clear()
+            self._drop_target()
         self.image_combo.blockSignals(True)
         self.image_combo.setCurrentText(layer.name)
         self.image_combo.blockSignals(False)
@@ -213,7 +227,7 @@ class AnnotatorWidget(QWidget):
 
     def _drop_image(self) -> None:
         if self.prompts is not None:
-            unbind_shortcuts([self.prompts.positive, self.prompts.negative, self.prompts.box])
+            unbind_shortcuts(self.prompts.layers)
             self.prompts.remove()
         self.prompts, self.geometry, self._index = None, None, None
 
@@ -221,10 +235,12 @@ class AnnotatorWidget(QWidget):
         assert self.geometry is not None
         selected = self.viewer.layers.selection.active
         self.prompts = PromptLayers(self.viewer, self.geometry)
+        for layer, role in zip(self.prompts.layers, ("positive", "negative", "box", "preview")):
+            mark_own(layer, role)
         for layer in (self.prompts.positive, self.prompts.negative):
             layer.events.data.connect(self._on_points_event)
         self.prompts.box.events.data.connect(self._on_box_event)
-        bind_shortcuts(self, [self.prompts.positive, self.prompts.negative, self.prompts.box])
+        bind_shortcuts(self, self.prompts.layers)
         if selected is not None:
             self.viewer.layers.selection.active = selected
 
@@ -242,8 +258,12 @@ class AnnotatorWidget(QWidget):
             )
         elif isinstance(layer, str):
             layer = self.viewer.layers[layer] if layer in self.viewer.layers else None
-        if not isinstance(layer, Labels):
-            show_error(f"clickseg: {layer!r} is not a Labels layer")
+        layer = unwrap(layer)
+        if not isinstance(layer, Labels) or self._is_own(layer):
+            what = "one of the annotator's own layers" if self._is_own(layer) else "not a Labels layer"
+            show_error(f"clickseg: {getattr(layer, 'name', layer)!r} is {what}; choose another labels layer or create a new one")
+            if self.target is not None:
+                self.labels_combo.setCurrentText(self.target.name)
             return self.target
         if layer.data.shape != self.geometry.spatial_shape:
             show_error(
@@ -259,6 +279,7 @@ class AnnotatorWidget(QWidget):
         if layer is not self.target:
             self.history.clear()
         self.target = layer
+        self.link.attach(layer)
         self._refresh_layer_lists()
         self.labels_combo.setCurrentText(layer.name)
         return layer
@@ -480,7 +501,7 @@ class AnnotatorWidget(QWidget):
             self.session.undo()
             self._sync_layers_from_session()
         elif self.target is not None and self.history.can_undo:
-            edit = self.history.undo(self.target.data, write=self.target.data_setitem)
+            edit = self.history.undo(self.target.data, write=self.link.write)
             ids = set(edit.label_ids)
             self.records = [r for r in self.records if not (r.label_id in ids and r in edit.meta.get("records", []))]
             show_info(f"clickseg: undid {edit.meta.get('what', 'commit')} of object(s) {sorted(ids)}")
@@ -492,7 +513,7 @@ class AnnotatorWidget(QWidget):
             self.session.redo()
             self._sync_layers_from_session()
         elif self.target is not None and self.history.can_redo:
-            edit = self.history.redo(self.target.data, write=self.target.data_setitem)
+            edit = self.history.redo(self.target.data, write=self.link.write)
             self.records.extend(edit.meta.get("records", []))
 
     # ------------------------------------------------------------------ commit
@@ -500,7 +521,7 @@ class AnnotatorWidget(QWidget):
         assert self.target is not None
         for p in edit.patches:
             idx, _, after = p.changed()
-            self.target.data_setitem(idx, after)
+            self.link.write(idx, after)
         self.history.push(edit)
         self.records.extend(edit.meta.get("records", []))
 
@@ -579,6 +600,7 @@ class AnnotatorWidget(QWidget):
     # ------------------------------------------------------------------ teardown
     def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
         self.cancel()
+        self.link.detach()
         unbind_shortcuts([self.viewer])
         if self._on_mouse in self.viewer.mouse_drag_callbacks:
             self.viewer.mouse_drag_callbacks.remove(self._on_mouse)

@@ -1,0 +1,156 @@
+"""The annotator docked as napari users dock it (Plugins menu = the npe2 manifest path).
+
+``viewer.window.add_plugin_dock_widget("napari-clickseg", ...)`` hands the widget a viewer
+wrapped in napari's PublicOnlyProxy; keys go through napari's own key-map chain (the selected
+layer's bindings first), as they do for a key press on the canvas.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("napari")
+pytestmark = pytest.mark.gui
+
+
+def _disk_image(size=96, centre=(40, 50), radius=18, seed=0):
+    rr, cc = np.ogrid[:size, :size]
+    disk = (rr - centre[0]) ** 2 + (cc - centre[1]) ** 2 <= radius**2
+    img = 0.15 + 0.7 * disk + np.random.default_rng(seed).normal(0, 0.04, disk.shape)
+    return img.astype(np.float32), disk
+
+
+def _press(viewer, key: str) -> None:
+    """A key press as napari dispatches it: the selected layer's keymap, then the viewer's."""
+    handler = viewer.window._qt_viewer._key_map_handler  # test-only: the canvas' own dispatcher
+    handler.press_key(key)
+    handler.release_key(key)
+
+
+@pytest.fixture
+def docked(make_napari_viewer):
+    """(viewer, annotator) with the annotator docked through the plugin menu path."""
+    from napari_clickseg.widgets.annotator import AnnotatorWidget
+
+    viewer = make_napari_viewer()
+
+    def make(data, **kw):
+        viewer.add_image(data, name="img", **kw)
+        _, w = viewer.window.add_plugin_dock_widget("napari-clickseg", "Annotator")
+        assert isinstance(w, AnnotatorWidget)
+        assert w.set_model("random-walker")
+        w.background_box.setChecked(False)  # synchronous predictions
+        return viewer, w
+
+    return make
+
+
+def test_menu_docked_widget_gets_a_wrapped_viewer_and_tracks_layers(docked):
+    img, disk = _disk_image()
+    viewer, w = docked(img)
+    assert w.geometry is not None and w.geometry.layer is viewer.layers["img"]
+    w.add_click(40, 50)
+    assert w.commit() == 1
+    target = w.target
+    # the annotator's own layers are never offered or accepted as image or target
+    offered = [w.labels_combo.itemText(i) for i in range(w.labels_combo.count())]
+    assert "clickseg preview" not in offered and target.name in offered
+    assert w.set_target("clickseg preview") is target
+    assert not w.set_image_layer("clickseg preview") and w.geometry.layer.name == "img"
+    # removing the target layer is noticed: no undo on a layer that is gone
+    viewer.layers.remove(target)
+    assert w.target is None and not w.history.can_undo
+    w.undo()  # nothing to undo, nothing raised
+    # a new target is created by the next commit; removing the image is noticed too
+    w.add_click(40, 50)
+    assert w.commit() == 1 and w.target is not None and w.target is not target
+    viewer.layers.remove("img")
+    assert w.geometry is None and w.prompts is None
+    assert not any(name.startswith("clickseg ") and name != w.target.name for name in map(str, viewer.layers))
+
+
+def test_ctrl_z_with_the_labels_layer_selected_goes_to_the_annotator(docked):
+    img, disk = _disk_image()
+    img[60:85, 60:85] = 0.9
+    viewer, w = docked(img)
+    w.add_click(40, 50)
+    assert w.commit() == 1
+    w.add_click(72, 72)
+    assert w.commit() == 2
+    after_two = w.target.data.copy()
+    viewer.layers.selection.active = w.target  # what napari does after the first commit
+    assert viewer.layers.selection.active is w.target
+    _press(viewer, "Control-Z")
+    assert set(np.unique(w.target.data)) == {0, 1}, "Ctrl-Z undid the last commit (object 2)"
+    assert w.history.can_redo and [r.label_id for r in w.records] == [1]
+    _press(viewer, "Control-Z")
+    assert not w.target.data.any() and not w.records
+    _press(viewer, "Control-Shift-Z")
+    _press(viewer, "Control-Shift-Z")
+    np.testing.assert_array_equal(w.target.data, after_two)  # both objects back, nothing lost
+    assert [r.label_id for r in w.records] == [1, 2]
+    # the same from any other selected layer (the image, the click points)
+    for layer in (viewer.layers["img"], w.prompts.positive, w.prompts.preview):
+        viewer.layers.selection.active = layer
+        _press(viewer, "Control-Z")
+        assert not (w.target.data == 2).any(), layer.name
+        _press(viewer, "Control-Shift-Z")
+        np.testing.assert_array_equal(w.target.data, after_two)
+
+
+def test_napari_paint_on_the_target_is_one_step_of_the_annotator_history(docked):
+    img, disk = _disk_image()
+    viewer, w = docked(img)
+    w.add_click(40, 50)
+    assert w.commit() == 1
+    committed = w.target.data.copy()
+    target = w.target
+    viewer.layers.selection.active = target
+    target.brush_size = 5
+    target.paint((85, 10), 7)  # a hand stroke with napari's brush, away from object 1
+    target.paint((40, 50), 0)  # and an erase inside object 1
+    painted = target.data.copy()
+    assert (painted == 7).any() and not np.array_equal(painted == 1, committed == 1)
+    assert w.link.recorded_paints == 2
+    _press(viewer, "Control-Z")  # undoes the erase, not the commit
+    assert (target.data == 7).any() and np.array_equal(target.data == 1, committed == 1)
+    _press(viewer, "Control-Z")  # the stroke
+    np.testing.assert_array_equal(target.data, committed)
+    _press(viewer, "Control-Z")  # the commit
+    assert not target.data.any()
+    for _ in range(3):
+        _press(viewer, "Control-Shift-Z")
+    np.testing.assert_array_equal(target.data, painted)
+    # replacing the layer's data as a whole starts the history afresh (patches no longer apply)
+    target.data = np.zeros_like(painted)
+    assert not w.history.can_undo and not w.history.can_redo
+
+
+def test_closing_the_widget_gives_the_labels_layer_napari_undo_back(docked):
+    from napari.utils.key_bindings import coerce_keybinding
+
+    img, _ = _disk_image()
+    viewer, w = docked(img)
+    w.add_click(40, 50)
+    w.commit()
+    target = w.target
+    assert coerce_keybinding("Control-Z") in target.keymap
+    w.close()
+    assert coerce_keybinding("Control-Z") not in target.keymap  # napari's class binding applies again
+
+
+def test_finetune_widget_docked_from_the_menu_lists_no_own_layers(docked):
+    img, _ = _disk_image()
+    viewer, w = docked(img)
+    _, ft = viewer.window.add_plugin_dock_widget("napari-clickseg", "Fine-tune")
+    w.add_click(40, 50)
+    w.commit()
+    ft.refresh()
+    labels = [ft.labels_combo.itemText(i) for i in range(ft.labels_combo.count())]
+    assert w.target.name in labels and "clickseg preview" not in labels
+    from napari_clickseg.widgets.finetune_widget import base_kept
+
+    assert base_kept({"training": {"kind": "finetune", "best_step": 0}})
+    assert not base_kept({"training": {"kind": "finetune", "best_step": 40}})
+    assert not base_kept({"training": {"kind": "iterative", "best_step": 0}})
