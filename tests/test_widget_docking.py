@@ -154,3 +154,36 @@ def test_finetune_widget_docked_from_the_menu_lists_no_own_layers(docked):
     assert base_kept({"training": {"kind": "finetune", "best_step": 0}})
     assert not base_kept({"training": {"kind": "finetune", "best_step": 40}})
     assert not base_kept({"training": {"kind": "iterative", "best_step": 0}})
+
+
+def test_messages_and_menus_use_users_words_and_real_choices(docked):
+    from napari_clickseg.widgets.wording import slice_words, slices_words
+
+    assert slice_words(()) == "the image" and slice_words((6,)) == "slice 6" and slice_words(3) == "slice 3"
+    assert slices_words([5, 3, 4, 9]) == "slices 3-5 and 9" and slices_words([4]) == "slice 4"
+    img, _ = _disk_image()
+    viewer, w = docked(img)
+    w.add_click(40, 50)
+    w.commit()
+    assert w.status.text() == "committed object 1 on the image"
+    # a refused choice does not stay on show
+    assert not w.set_channels(0)  # a 2D gray image has no channel axis
+    assert w.channel_combo.currentIndex() == 0 and w.channels_edit.text() == ""
+    assert w.image_combo.currentText() == "img" and w.geometry.channel_axis is None
+
+
+def test_propagation_stops_at_the_object_end_and_says_where_and_why(docked, qtbot):
+    n, size = 12, 64
+    zz, rr, cc = np.ogrid[:n, :size, :size]
+    ball = (zz - 5) ** 2 * 16 + (rr - 30) ** 2 + (cc - 32) ** 2 <= 14**2  # slices 2-8
+    vol = (0.2 + 0.6 * ball + np.random.default_rng(0).normal(0, 0.04, ball.shape)).astype(np.float32)
+    viewer, w = docked(vol)
+    viewer.dims.set_current_step(0, 5)
+    w.add_click(30, 32)
+    lid = w.commit()
+    w.propagate_forward()
+    qtbot.waitUntil(lambda: not w.busy, timeout=60000)
+    filled = [z for z in range(n) if (w.target.data[z] == lid).any()]
+    assert filled[0] == 5 and 7 <= filled[-1] <= 9, filled  # at most one slice past the ball
+    assert w.status.text().startswith(f"object {lid} propagated to slices 6-")
+    assert "stopped before slice" in w.status.text(), w.status.text()

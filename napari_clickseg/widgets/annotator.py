@@ -33,6 +33,7 @@ from .panel import NEW_LABELS, build_panel
 from .shortcuts import bind_shortcuts, shortcut_help, unbind_shortcuts
 from .target_link import TargetLink
 from .viewer_objects import is_own, mark_own, unwrap
+from .wording import slice_words
 from .volume_tools import VolumeTools
 from .workers import LockedStore
 
@@ -197,6 +198,7 @@ class AnnotatorWidget(QWidget):
         layer = unwrap(layer)
         if not isinstance(layer, Image) or self._is_own(layer):
             show_error(f"clickseg: {getattr(layer, 'name', layer)!r} is not an image layer to annotate; choose an Image layer")
+            self._show_current_image()
             return False
         if self.geometry is not None and layer is self.geometry.layer and not force:
             return True
@@ -209,8 +211,10 @@ class AnnotatorWidget(QWidget):
             geometry = ImageGeometry(layer, channel_axis=axis, channels=chans)
         except ValueError as err:
             show_error(f"clickseg: {err}")
+            self._show_current_image()
             return False
         self._drop_image()
+        self.status.setText("")
         self.geometry = geometry
         self._attach_prompts()
         if self.target is not None and self.target.data.shape != geometry.spatial_shape:
@@ -220,6 +224,20 @@ class AnnotatorWidget(QWidget):
         self.image_combo.setCurrentText(layer.name)
         self.image_combo.blockSignals(False)
         return True
+
+    def _show_current_image(self) -> None:
+        """Make the image menu show the layer actually annotated (not a refused choice)."""
+        g = self.geometry
+        for box in (self.image_combo, self.channel_combo, self.channels_edit):
+            box.blockSignals(True)
+        if g is not None and g.layer in self.viewer.layers:
+            self.image_combo.setCurrentText(g.layer.name)
+            self.channel_combo.setCurrentIndex(1 if g.channel_axis == 0 else 0)
+            self.channels_edit.setText(",".join(map(str, g.channels or ())) if g.channel_axis == 0 else "")
+        else:
+            self.image_combo.setCurrentIndex(-1)
+        for box in (self.image_combo, self.channel_combo, self.channels_edit):
+            box.blockSignals(False)
 
     def _rebuild_geometry(self) -> None:
         if self.geometry is not None:
@@ -304,7 +322,7 @@ class AnnotatorWidget(QWidget):
         try:
             self.session.set_image(image, key=feature_key(image, self.model_key))
         except (ValueError, TypeError) as err:
-            show_error(f"clickseg: slice {index} cannot be segmented: {err}")
+            show_error(f"clickseg: {slice_words(index)} cannot be segmented: {err}")
             self._index = None
             return False
         self._index = index
@@ -555,7 +573,7 @@ class AnnotatorWidget(QWidget):
         self._write_edit(Edit([patch], (label_id,), {"what": "commit", "records": [rec]}))
         self.reset_object()
         self.object_id.setValue(0)
-        self.status.setText(f"committed object {label_id} on slice {self._index}")
+        self.status.setText(f"committed object {label_id} on {slice_words(self._index)}")
         return label_id
 
     # ------------------------------------------------------------------ 3D

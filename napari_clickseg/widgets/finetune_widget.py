@@ -25,6 +25,7 @@ from qtpy.QtWidgets import (
 
 from ..models.registry import get_model_info, list_models
 from .viewer_objects import is_own, unwrap
+from .wording import slices_words
 
 __all__ = ["FinetuneWidget"]
 
@@ -125,7 +126,10 @@ class FinetuneWidget(QWidget):
 
     def _show_slices(self, *_: Any) -> None:
         zs = self.labelled_slices()
-        self.slices_label.setText(f"labelled slices: {zs}" if zs else "no labelled slice yet")
+        name = self.labels_combo.currentText()
+        flat = name in self.viewer.layers and np.ndim(self.viewer.layers[name].data) == 2
+        where = "the image" if flat else slices_words(zs)
+        self.slices_label.setText(f"labelled: {where}" if zs else "no labelled slice yet")
 
     # ------------------------------------------------------------------ run
     def start(self) -> Any:
@@ -173,7 +177,7 @@ class FinetuneWidget(QWidget):
         self.worker.finished.connect(self._on_finished)
         self.start_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
-        self.status.setText(f"fine-tuning {base} -> {name} on slices {slices} ...")
+        self.status.setText(f"fine-tuning {base} -> {name} on {slices_words(slices)} ...")
         self.worker.start()
         return self.worker
 

@@ -47,7 +47,10 @@ class ImageGeometry:
             raise ValueError(f"layer {self.layer.name!r} is RGB; it has no extra channel axis")
         shape = self.spatial_shape
         if len(shape) < 2:
-            raise ValueError(f"layer {self.layer.name!r} has shape {data.shape}; need at least 2D")
+            hint = (" once its first axis is taken for channels; set the channel axis to 'none / RGB'"
+                    if self.channel_axis == 0 else "")
+            raise ValueError(f"layer {self.layer.name!r} (shape {data.shape}) has fewer than 2 image axes "
+                             f"(rows, columns){hint}")
         if len(shape) > 3:
             raise ValueError(
                 f"layer {self.layer.name!r} has {len(shape)} spatial dimensions (shape {data.shape}); "
