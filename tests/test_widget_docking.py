@@ -172,6 +172,7 @@ def test_messages_and_menus_use_users_words_and_real_choices(docked):
     assert w.image_combo.currentText() == "img" and w.geometry.channel_axis is None
 
 
+@pytest.mark.slow
 def test_propagation_stops_at_the_object_end_and_says_where_and_why(docked, qtbot):
     n, size = 12, 64
     zz, rr, cc = np.ogrid[:n, :size, :size]
