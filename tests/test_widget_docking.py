@@ -188,3 +188,56 @@ def test_propagation_stops_at_the_object_end_and_says_where_and_why(docked, qtbo
     assert filled[0] == 5 and 7 <= filled[-1] <= 9, filled  # at most one slice past the ball
     assert w.status.text().startswith(f"object {lid} propagated to slices 6-")
     assert "stopped before slice" in w.status.text(), w.status.text()
+
+
+def test_preview_cannot_be_mistaken_for_a_committed_object_and_clicks_are_on_top(docked):
+    img, disk = _disk_image()
+    img[60:85, 60:85] = 0.9
+    viewer, w = docked(img)
+    w.add_click(40, 50)
+    w.commit()
+    w.add_click(72, 72)
+    w.commit()
+    w.add_click(40, 50)  # a preview over committed object 1
+    preview, target = w.prompts.preview, w.target
+    shown = preview.colormap.map(np.array([1]))[0]
+    for lid in np.unique(target.data)[1:]:
+        assert not np.allclose(shown, target.colormap.map(np.array([lid]))[0], atol=0.1), lid
+    assert preview.contour > 0, "the preview is an outline, committed objects are filled"
+    order = list(viewer.layers)
+    for marker in (w.prompts.positive, w.prompts.negative, w.prompts.box):
+        assert order.index(marker) > order.index(target), "click markers are drawn over the labels"
+
+
+def test_object_list_shows_selects_goes_to_and_deletes_undoably(docked, qtbot):
+    n, size = 8, 64
+    zz, rr, cc = np.ogrid[:n, :size, :size]
+    ball = (zz - 4) ** 2 * 16 + (rr - 30) ** 2 + (cc - 32) ** 2 <= 12**2
+    vol = (0.2 + 0.6 * ball + np.random.default_rng(0).normal(0, 0.04, ball.shape)).astype(np.float32)
+    viewer, w = docked(vol)
+    viewer.dims.set_current_step(0, 4)
+    w.add_click(30, 32)
+    assert w.commit() == 1
+    viewer.dims.set_current_step(0, 5)
+    w.add_click(30, 32)
+    w.object_id.setValue(1)
+    assert w.commit() == 1  # object 1 on slices 4-5
+    viewer.dims.set_current_step(0, 2)
+    w.target.data_setitem((np.array([2, 2]), np.array([5, 5]), np.array([5, 6])), 9)  # a hand edit: object 9
+    qtbot.waitUntil(lambda: len(w.objects.stats) == 2, timeout=5000)
+    table = w.objects.table
+    rows = [[table.item(r, c).text() for c in range(3)] for r in range(table.rowCount())]
+    assert rows[0][0] == "1" and rows[0][2] == "4-5" and int(rows[0][1]) == (w.target.data == 1).sum()
+    assert rows[1] == ["9", "2", "2"]
+    assert w.objects.select(9) == 9 and w.object_id.value() == 9 and w.target.selected_label == 9
+    assert w.objects.go_to(1) in (4, 5) and w.current_index()[0] in (4, 5)
+    before = w.target.data.copy()
+    records = list(w.records)
+    assert w.objects.delete(1)
+    assert not (w.target.data == 1).any() and (w.target.data == 9).sum() == 2
+    assert [s.label_id for s in w.objects.stats] == [9] and not any(r.label_id == 1 for r in w.records)
+    w.undo()
+    np.testing.assert_array_equal(w.target.data, before)
+    assert [r.label_id for r in w.records] == [r.label_id for r in records]
+    w.redo()
+    assert not (w.target.data == 1).any() and not any(r.label_id == 1 for r in w.records)

@@ -29,10 +29,11 @@ from ..core.session import InteractiveSession
 from ..models.registry import get_model_info, list_models, load_model
 from . import save_resume
 from .layers import ImageGeometry, PromptLayers
+from .object_list import ObjectList
 from .panel import NEW_LABELS, build_panel
 from .shortcuts import bind_shortcuts, shortcut_help, unbind_shortcuts
 from .target_link import TargetLink
-from .viewer_objects import is_own, mark_own, unwrap
+from .viewer_objects import is_own, mark_own, markers_on_top, style_preview, unwrap
 from .wording import slice_words
 from .volume_tools import VolumeTools
 from .workers import LockedStore
@@ -78,6 +79,8 @@ class AnnotatorWidget(QWidget):
         #: predictions computed for prompts that changed while they ran, and therefore dropped
         self.dropped_results = 0
         build_panel(self)
+        self.objects = ObjectList(self)
+        self.layout().insertWidget(self.layout().count() - 1, self.objects)  # above the stretch
         self.viewer.mouse_drag_callbacks.append(self._on_mouse)
         self.viewer.dims.events.current_step.connect(self._on_step)
         self.viewer.layers.events.inserted.connect(self._refresh_layer_lists)
@@ -102,7 +105,13 @@ class AnnotatorWidget(QWidget):
         layer = unwrap(layer)
         return is_own(layer) or any(layer is own for own in self._own_layers())
 
+    def _markers_on_top(self) -> None:
+        if self.prompts is not None:
+            markers_on_top(self.viewer, [self.prompts.box, self.prompts.negative, self.prompts.positive])
+
     def _refresh_layer_lists(self, event: Any = None) -> None:
+        if event is not None and getattr(event, "type", "") == "inserted":
+            self._markers_on_top()
         images = [lyr.name for lyr in self.viewer.layers if isinstance(lyr, Image) and not self._is_own(lyr)]
         labels = [lyr.name for lyr in self.viewer.layers if isinstance(lyr, Labels) and not self._is_own(lyr)]
         for combo, names in ((self.image_combo, images), (self.labels_combo, labels + [NEW_LABELS])):
@@ -133,6 +142,7 @@ class AnnotatorWidget(QWidget):
 
     def _drop_target(self) -> None:
         self.link.detach()
+        self.objects.watch(None)
         self.target = None
         self.history.clear()
 
@@ -255,6 +265,8 @@ class AnnotatorWidget(QWidget):
         self.prompts = PromptLayers(self.viewer, self.geometry)
         for layer, role in zip(self.prompts.layers, ("positive", "negative", "box", "preview")):
             mark_own(layer, role)
+        style_preview(self.prompts.preview)
+        self._markers_on_top()
         for layer in (self.prompts.positive, self.prompts.negative):
             layer.events.data.connect(self._on_points_event)
         self.prompts.box.events.data.connect(self._on_box_event)
@@ -298,6 +310,7 @@ class AnnotatorWidget(QWidget):
             self.history.clear()
         self.target = layer
         self.link.attach(layer)
+        self.objects.watch(layer)
         self._refresh_layer_lists()
         self.labels_combo.setCurrentText(layer.name)
         return layer
@@ -522,6 +535,7 @@ class AnnotatorWidget(QWidget):
             edit = self.history.undo(self.target.data, write=self.link.write)
             ids = set(edit.label_ids)
             self.records = [r for r in self.records if not (r.label_id in ids and r in edit.meta.get("records", []))]
+            self.records.extend(edit.meta.get("removed_records", []))  # an undone deletion
             show_info(f"clickseg: undid {edit.meta.get('what', 'commit')} of object(s) {sorted(ids)}")
 
     def redo(self) -> None:
@@ -533,6 +547,8 @@ class AnnotatorWidget(QWidget):
         elif self.target is not None and self.history.can_redo:
             edit = self.history.redo(self.target.data, write=self.link.write)
             self.records.extend(edit.meta.get("records", []))
+            gone = edit.meta.get("removed_records", [])
+            self.records = [r for r in self.records if not any(r is g for g in gone)]
 
     # ------------------------------------------------------------------ commit
     def _write_edit(self, edit: Edit) -> None:

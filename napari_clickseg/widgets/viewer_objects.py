@@ -15,7 +15,13 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["unwrap", "mark_own", "own_role", "is_own", "OWN_ROLE_KEY"]
+__all__ = ["unwrap", "mark_own", "own_role", "is_own", "style_preview", "markers_on_top", "OWN_ROLE_KEY",
+           "PREVIEW_COLOR"]
+
+#: the preview (the object being segmented) is drawn as an outline of this colour: committed
+#: objects are filled with their id's colour, so the two cannot be mistaken for one another
+PREVIEW_COLOR = "#ffffff"
+PREVIEW_CONTOUR = 2
 
 #: ``layer.metadata`` key naming the annotator's own layers ("positive", "negative", "box", "preview")
 OWN_ROLE_KEY = "clickseg_role"
@@ -43,3 +49,27 @@ def own_role(layer: Any) -> str | None:
 def is_own(layer: Any) -> bool:
     """Whether ``layer`` is one of the annotator's own layers (points, box, preview)."""
     return own_role(layer) is not None
+
+
+def style_preview(layer: Any) -> None:
+    """Draw a preview Labels layer (values 0/1) as a ``PREVIEW_COLOR`` outline, opaque."""
+    from napari.utils.colormaps import DirectLabelColormap
+
+    layer = unwrap(layer)
+    layer.colormap = DirectLabelColormap(color_dict={None: "transparent", 0: "transparent", 1: PREVIEW_COLOR})
+    layer.contour = PREVIEW_CONTOUR
+    layer.opacity = 1.0
+
+
+def markers_on_top(viewer: Any, layers: list[Any]) -> None:
+    """Move ``layers`` (click points, box) to the top of the layer list, in their order.
+
+    Layers added later (a target labels layer created by the first commit, say) would otherwise
+    be drawn over the click markers.
+    """
+    order = list(viewer.layers)
+    present = [lyr for lyr in layers if any(lyr is o for o in order)]
+    if not present or all(a is b for a, b in zip(order[-len(present):], present)):
+        return
+    for lyr in present:
+        viewer.layers.move(viewer.layers.index(lyr), len(viewer.layers))
