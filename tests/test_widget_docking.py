@@ -241,3 +241,40 @@ def test_object_list_shows_selects_goes_to_and_deletes_undoably(docked, qtbot):
     assert [r.label_id for r in w.records] == [r.label_id for r in records]
     w.redo()
     assert not (w.target.data == 1).any() and not any(r.label_id == 1 for r in w.records)
+
+
+class _SlowModel:
+    """A predictor that takes its time on every click (like a random walker on a large image)."""
+
+    def __init__(self, inner, seconds=0.6):
+        self.inner, self.seconds, self.name = inner, seconds, "slow-walker"
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def predict(self, *args, **kwargs):
+        import time
+
+        time.sleep(self.seconds)
+        return self.inner.predict(*args, **kwargs)
+
+
+def test_busy_indicator_while_a_slow_model_works_and_cancel_withdraws_the_click(docked, qtbot):
+    from napari_clickseg.models.registry import load_model
+
+    img, disk = _disk_image()
+    viewer, w = docked(img)
+    w.set_predictor(_SlowModel(load_model("random-walker")), lambda: _SlowModel(load_model("random-walker")))
+    w.background_box.setChecked(True)
+    w.add_click(40, 50)
+    assert w.busy_indicator.active and "slow-walker is working on 1 click" in w.busy_indicator.label.text()
+    w.wait_idle()
+    assert not w.busy_indicator.active and w.prompts.preview.data.any()
+    shown = w.prompts.preview.data.copy()
+    w.add_click(5, 5, is_positive=False)  # a slow second click ...
+    assert w.busy_indicator.active
+    w.cancel_prediction()  # ... cancelled while it runs
+    w.wait_idle()
+    assert not w.busy_indicator.active and "cancelled" in w.status.text()
+    assert len(w.session.clicks) == 1 and len(w.prompts.negative.data) == 0
+    np.testing.assert_array_equal(w.prompts.preview.data, shown)  # what was shown before stays

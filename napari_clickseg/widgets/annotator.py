@@ -28,6 +28,7 @@ from ..core.persistence import ObjectRecord
 from ..core.session import InteractiveSession
 from ..models.registry import get_model_info, list_models, load_model
 from . import save_resume
+from .busy import BusyIndicator
 from .layers import ImageGeometry, PromptLayers
 from .object_list import ObjectList
 from .panel import NEW_LABELS, build_panel
@@ -80,7 +81,11 @@ class AnnotatorWidget(QWidget):
         self.dropped_results = 0
         build_panel(self)
         self.objects = ObjectList(self)
-        self.layout().insertWidget(self.layout().count() - 1, self.objects)  # above the stretch
+        self.busy_indicator = BusyIndicator(self.cancel_prediction)
+        self._cancel_from: Any = None  # session state to return to when the running prediction ends
+        self._started_from: Any = None  # session state when the running prediction started
+        for extra in (self.busy_indicator, self.objects):
+            self.layout().insertWidget(self.layout().count() - 1, extra)  # above the stretch
         self.viewer.mouse_drag_callbacks.append(self._on_mouse)
         self.viewer.dims.events.current_step.connect(self._on_step)
         self.viewer.layers.events.inserted.connect(self._refresh_layer_lists)
@@ -458,6 +463,9 @@ class AnnotatorWidget(QWidget):
             self._show()
             return
         self._predicting = True
+        self._started_from = session.state
+        self.busy_indicator.start(f"{self.model_name} is working on {len(clicks)} click(s)"
+                                  + (" and a box" if box is not None else "") + " ...")
         worker = create_worker(job)
         worker.returned.connect(self._on_prediction)
         worker.errored.connect(lambda err: show_error(f"clickseg: segmentation failed: {err}"))
@@ -466,6 +474,8 @@ class AnnotatorWidget(QWidget):
 
     def _on_prediction(self, result: tuple[int, tuple[int, ...], np.ndarray]) -> None:
         version, index, mask = result
+        if self._cancel_from is not None:
+            return  # cancelled: dropped; the session goes back in _on_prediction_finished
         if self._pending or self.session is None or version != self.session.version or index != self._index:
             self.dropped_results += 1  # superseded while it ran
             return
@@ -475,8 +485,35 @@ class AnnotatorWidget(QWidget):
 
     def _on_prediction_finished(self) -> None:
         self._predicting = False
+        if self._cancel_from is not None:
+            back, self._cancel_from = self._cancel_from, None
+            session = self.session
+            if session is not None and session.has_image:
+                while session.state is not back and session.can_undo:
+                    session.undo()  # cheap: earlier states are kept, nothing is predicted again
+                if self.prompts is not None and self._index is not None:
+                    self._syncing = True
+                    try:
+                        self.prompts.set_clicks_on(self._index, session.clicks)
+                        if session.box is None:
+                            self.prompts.clear_box_on(self._index)
+                    finally:
+                        self._syncing = False
+                    self._show()
+            self.status.setText("cancelled: the click(s) the model was working on were withdrawn")
         if self._pending:
             self._run_pending()
+        else:
+            self.busy_indicator.stop()
+
+    def cancel_prediction(self) -> None:
+        """Cancel the running background prediction: its result is dropped and the clicks that
+        started it (and any added meanwhile) are withdrawn once it ends. No-op when idle."""
+        if not self._predicting:
+            return
+        self._pending = False
+        self._cancel_from = self._started_from
+        self.busy_indicator.label.setText("cancelling (the model finishes its step, the result is dropped) ...")
 
     def wait_idle(self, timeout_s: float = 60.0) -> None:
         """Process Qt events until no background prediction is running (or the timeout)."""
