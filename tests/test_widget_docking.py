@@ -84,6 +84,7 @@ def test_ctrl_z_with_the_labels_layer_selected_goes_to_the_annotator(docked):
     _press(viewer, "Control-Z")
     assert set(np.unique(w.target.data)) == {0, 1}, "Ctrl-Z undid the last commit (object 2)"
     assert w.history.can_redo and [r.label_id for r in w.records] == [1]
+    assert w.status.text().startswith("undid the commit of object 2")
     _press(viewer, "Control-Z")
     assert not w.target.data.any() and not w.records
     _press(viewer, "Control-Shift-Z")

@@ -35,7 +35,7 @@ from .panel import NEW_LABELS, build_panel
 from .shortcuts import bind_shortcuts, shortcut_help, unbind_shortcuts
 from .target_link import TargetLink
 from .viewer_objects import is_own, mark_own, markers_on_top, style_preview, unwrap
-from .wording import slice_words
+from .wording import objects_words, slice_words
 from .volume_tools import VolumeTools
 from .workers import LockedStore
 
@@ -573,7 +573,9 @@ class AnnotatorWidget(QWidget):
             ids = set(edit.label_ids)
             self.records = [r for r in self.records if not (r.label_id in ids and r in edit.meta.get("records", []))]
             self.records.extend(edit.meta.get("removed_records", []))  # an undone deletion
-            show_info(f"clickseg: undid {edit.meta.get('what', 'commit')} of object(s) {sorted(ids)}")
+            text = f"undid the {edit.meta.get('what', 'commit')} of {objects_words(ids)}"
+            show_info(f"clickseg: {text}")
+            self.status.setText(f"{text} (Ctrl-Shift-Z redoes it)")
 
     def redo(self) -> None:
         """Redo the last undone click; otherwise the last undone commit or propagation."""
@@ -586,6 +588,7 @@ class AnnotatorWidget(QWidget):
             self.records.extend(edit.meta.get("records", []))
             gone = edit.meta.get("removed_records", [])
             self.records = [r for r in self.records if not any(r is g for g in gone)]
+            self.status.setText(f"redid the {edit.meta.get('what', 'commit')} of {objects_words(edit.label_ids)}")
 
     # ------------------------------------------------------------------ commit
     def _write_edit(self, edit: Edit) -> None:

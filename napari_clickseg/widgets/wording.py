@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
-__all__ = ["slice_words", "slices_words", "STOP_WORDS"]
+__all__ = ["slice_words", "slices_words", "objects_words", "STOP_WORDS"]
 
 #: ``core.volume.stop_reason`` codes -> what happened, for the propagation message
 STOP_WORDS = {
@@ -41,3 +41,13 @@ def slices_words(indices: Iterable[int]) -> str:
     parts = [f"{a}" if a == b else f"{a}-{b}" for a, b in runs]
     text = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
     return f"slice{'s' if len(zs) > 1 else ''} {text}"
+
+
+def objects_words(ids: Iterable[int]) -> str:
+    """[3] -> "object 3", [1, 2] -> "objects 1 and 2", [] -> "no object"."""
+    ids = sorted({int(i) for i in ids})
+    if not ids:
+        return "no object"
+    if len(ids) == 1:
+        return f"object {ids[0]}"
+    return "objects " + ", ".join(map(str, ids[:-1])) + f" and {ids[-1]}"
