@@ -168,11 +168,11 @@ def patch_from_changes(labels: np.ndarray, changes: Sequence[Change]) -> Patch |
         for d in range(labels.ndim)
     )
     after = np.array(labels[region], copy=True)
-    local = [tuple(i - s.start for i, s in zip(idx, region)) for idx, _, _ in changes]
-    for loc, (_, _, a) in zip(local, changes):
+    local = [tuple(i - s.start for i, s in zip(idx, region, strict=True)) for idx, _, _ in changes]
+    for loc, (_, _, a) in zip(local, changes, strict=True):
         after[loc] = a
     before = after.copy()
-    for loc, (_, b, _) in zip(reversed(local), reversed(changes)):
+    for loc, (_, b, _) in zip(reversed(local), reversed(changes), strict=True):
         before[loc] = np.asarray(b).ravel()
     if np.array_equal(before, after):
         return None

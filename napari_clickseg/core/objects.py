@@ -56,7 +56,7 @@ def object_stats(labels: np.ndarray) -> list[ObjectStats]:
     else:
         uniq, cnt = np.unique(lab, return_counts=True)
         ids = uniq[uniq > 0]
-        areas = {int(i): int(c) for i, c in zip(uniq, cnt) if i > 0}
+        areas = {int(i): int(c) for i, c in zip(uniq, cnt, strict=True) if i > 0}
         spans = {}
         for i in ids:
             nz = np.flatnonzero((lab == i).reshape(lab.shape[0], -1).any(1)) if lab.ndim > 2 else None

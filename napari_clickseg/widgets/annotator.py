@@ -268,7 +268,7 @@ class AnnotatorWidget(QWidget):
         assert self.geometry is not None
         selected = self.viewer.layers.selection.active
         self.prompts = PromptLayers(self.viewer, self.geometry)
-        for layer, role in zip(self.prompts.layers, ("positive", "negative", "box", "preview")):
+        for layer, role in zip(self.prompts.layers, ("positive", "negative", "box", "preview"), strict=True):
             mark_own(layer, role)
         style_preview(self.prompts.preview)
         self._markers_on_top()

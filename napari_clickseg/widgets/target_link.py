@@ -43,7 +43,7 @@ def atom_changes(atom: Any) -> tuple[tuple[np.ndarray, ...], np.ndarray, Any]:
         key, mask = atom.slice_key, atom.mask
         shape = tuple(s.stop - s.start for s in key)
         local = np.nonzero(np.ones(shape, bool) if mask is None else np.asarray(mask, bool))
-        indices = tuple(i + s.start for i, s in zip(local, key))
+        indices = tuple(i + s.start for i, s in zip(local, key, strict=True))
         old = np.asarray(atom.old_values)
         before = old[local] if (mask is None and old.shape == shape) else old.ravel()
         return indices, before, atom.new_value

@@ -69,7 +69,7 @@ def markers_on_top(viewer: Any, layers: list[Any]) -> None:
     """
     order = list(viewer.layers)
     present = [lyr for lyr in layers if any(lyr is o for o in order)]
-    if not present or all(a is b for a, b in zip(order[-len(present):], present)):
+    if not present or all(a is b for a, b in zip(order[-len(present):], present, strict=True)):
         return
     for lyr in present:
         viewer.layers.move(viewer.layers.index(lyr), len(viewer.layers))
