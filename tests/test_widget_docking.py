@@ -279,3 +279,18 @@ def test_busy_indicator_while_a_slow_model_works_and_cancel_withdraws_the_click(
     assert not w.busy_indicator.active and "cancelled" in w.status.text()
     assert len(w.session.clicks) == 1 and len(w.prompts.negative.data) == 0
     np.testing.assert_array_equal(w.prompts.preview.data, shown)  # what was shown before stays
+
+
+def test_finetune_that_kept_the_base_weights_says_so(docked):
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    img, _ = _disk_image()
+    viewer, w = docked(img)
+    _, ft = viewer.window.add_plugin_dock_widget("napari-clickseg", "Fine-tune")
+    card = {"base": "fdrn", "training": {"kind": "finetune", "best_step": 0}}
+    ft._on_done(SimpleNamespace(name="mine", weights_path=Path("mine.pt"), card=card, history=[{"noc90": 3.0}]))
+    assert "unchanged" in ft.status.text() and "fdrn" in ft.status.text()
+    card = {"base": "fdrn", "training": {"kind": "finetune", "best_step": 120}}
+    ft._on_done(SimpleNamespace(name="mine", weights_path=Path("mine.pt"), card=card, history=[{"noc90": 3.0}]))
+    assert "unchanged" not in ft.status.text() and ft.status.text().startswith("saved model 'mine'")
