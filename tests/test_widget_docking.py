@@ -123,6 +123,16 @@ def test_napari_paint_on_the_target_is_one_step_of_the_annotator_history(docked)
     for _ in range(3):
         _press(viewer, "Control-Shift-Z")
     np.testing.assert_array_equal(target.data, painted)
+    # a drag stroke (several dabs grouped by napari into one history item) is one undo step
+    with target.block_history():
+        target.paint((88, 30), 8)
+        target.paint((88, 36), 8)
+        target.fill((10, 90), 6)  # and a bucket fill in the same item
+    assert w.link.recorded_paints == 3 and (target.data == 8).any() and (target.data == 6).any()
+    _press(viewer, "Control-Z")
+    np.testing.assert_array_equal(target.data, painted)
+    _press(viewer, "Control-Shift-Z")
+    assert (target.data == 8).any() and (target.data == 6).any()
     # replacing the layer's data as a whole starts the history afresh (patches no longer apply)
     target.data = np.zeros_like(painted)
     assert not w.history.can_undo and not w.history.can_redo
