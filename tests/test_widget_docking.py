@@ -181,6 +181,9 @@ def test_messages_and_menus_use_users_words_and_real_choices(docked):
     assert not w.set_channels(0)  # a 2D gray image has no channel axis
     assert w.channel_combo.currentIndex() == 0 and w.channels_edit.text() == ""
     assert w.image_combo.currentText() == "img" and w.geometry.channel_axis is None
+    viewer.add_labels(np.zeros((10, 10), np.uint8), name="small")
+    w.labels_combo.setCurrentText("small")
+    assert w.set_target("small") is w.target and w.labels_combo.currentText() == w.target.name
 
 
 @pytest.mark.slow

@@ -297,19 +297,18 @@ class AnnotatorWidget(QWidget):
         if not isinstance(layer, Labels) or self._is_own(layer):
             what = "one of the annotator's own layers" if self._is_own(layer) else "not a Labels layer"
             show_error(f"clickseg: {getattr(layer, 'name', layer)!r} is {what}; choose another labels layer or create a new one")
-            if self.target is not None:
-                self.labels_combo.setCurrentText(self.target.name)
+            self._show_current_target()
             return self.target
         if layer.data.shape != self.geometry.spatial_shape:
             show_error(
                 f"clickseg: labels layer {layer.name!r} has shape {layer.data.shape}, but the image "
                 f"needs {self.geometry.spatial_shape}; choose another layer or create a new one"
             )
-            if self.target is not None:
-                self.labels_combo.setCurrentText(self.target.name)
+            self._show_current_target()
             return self.target
         if not isinstance(layer.data, np.ndarray):
             show_error(f"clickseg: labels layer {layer.name!r} is not held in memory (numpy); convert it first")
+            self._show_current_target()
             return self.target
         if layer is not self.target:
             self.history.clear()
@@ -319,6 +318,10 @@ class AnnotatorWidget(QWidget):
         self._refresh_layer_lists()
         self.labels_combo.setCurrentText(layer.name)
         return layer
+
+    def _show_current_target(self) -> None:
+        """Make the target menu show the layer actually written to (not a refused choice)."""
+        self.labels_combo.setCurrentText(self.target.name if self.target is not None else NEW_LABELS)
 
     # ------------------------------------------------------------------ slice handling
     def current_index(self) -> tuple[int, ...]:
