@@ -14,6 +14,14 @@ default ``PropagationConfig`` (or the rules chosen with the options). Printed pe
     python benchmarks/bench_propagation.py                    # fdrn, default stop rules
     python benchmarks/bench_propagation.py --model random-walker
     python benchmarks/bench_propagation.py --min-contrast none --max-outside none   # the old IoU rule only
+    python benchmarks/bench_propagation.py --tumour-runs      # + do the rules stop too early?
+
+``--tumour-runs`` adds a second check on the 2D slices of ``lgg-mri-train`` (55 patients; each
+patient's tumour slices form one unbroken run of 3-37 slices): the run is stacked into a volume
+holding tumour on *every* slice, and propagation from its largest slice should reach both ends.
+Any stop before an end is a premature stop (slices missed); over-run cannot happen there. To
+tell a harmful stop from a refused wrong mask, each run is also propagated with every stop rule
+off, and the masks the rules refused are compared with the tumour (``refused IoU``).
 
 Exit status 1 when a volume misses the target (Dice >= 0.8, at most one slice over-run at each
 end), 2 when no volume is found.
@@ -29,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "lgg-mri-train" / "volumes"
+SLICES = DATA.parent  # lgg-mri-train: images/, masks/, index.json
 
 
 def _opt_float(text: str) -> float | None:
@@ -74,6 +83,33 @@ def run_volume(image: np.ndarray, truth: np.ndarray, predictor, config) -> dict:
     }
 
 
+def tumour_runs(folder: Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """``(patient, image run, mask run)`` per patient: its tumour slices stacked in slice order.
+
+    Only unbroken runs of consecutive slice numbers are stacked (a gap splits a patient's run).
+    """
+    import json
+    from itertools import groupby
+
+    from napari_clickseg.core.io import read_image, read_labels
+
+    index = json.loads((folder / "index.json").read_text())
+    by: dict[str, list[tuple[int, str]]] = {}
+    for rec in index["slices"]:
+        by.setdefault(rec["patient"], []).append((int(rec["slice"]), rec["name"]))
+    out = []
+    for patient, recs in sorted(by.items()):
+        recs.sort()
+        for _, grp in groupby(enumerate(recs), key=lambda t: t[1][0] - t[0]):
+            names = [name for _, (_, name) in grp]
+            if len(names) < 3:
+                continue
+            img = np.stack([read_image(folder / "images" / f"{n}.png") for n in names])
+            lab = np.stack([read_labels(folder / "masks" / f"{n}.png") > 0 for n in names])
+            out.append((f"{patient}@{names[0].rsplit('_', 1)[-1]}", img, lab))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     from napari_clickseg.core.io import read_volume
     from napari_clickseg.core.volume import PropagationConfig
@@ -87,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--min-iou", type=float, default=default.min_iou)
     ap.add_argument("--min-contrast", type=_opt_float, default=default.min_contrast, help="number or 'none'")
     ap.add_argument("--max-outside", type=_opt_float, default=default.max_outside, help="number or 'none'")
+    ap.add_argument("--tumour-runs", action="store_true", help="also check for premature stops on the "
+                    "tumour-slice runs of the 2D LGG slices (see above)")
+    ap.add_argument("--slices", type=Path, default=SLICES, help="lgg-mri-train folder for --tumour-runs")
     args = ap.parse_args(argv)
     found = volumes(args.data) if args.data.is_dir() else []
     if not found:
@@ -108,6 +147,34 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['over'][0]:>4}/{r['over'][1]:<4} {r['missed'][0]:>5}/{r['missed'][1]:<4}  "
               f"{r['stop'][0]} / {r['stop'][1]}")
     print("target (dice >= 0.8, over-run <= 1 at each end):", "met on every volume" if ok else "MISSED")
+    if args.tumour_runs:
+        runs = tumour_runs(args.slices)
+        print(f"\ntumour-only runs ({len(runs)}; tumour on every slice: any stop before an end is premature)")
+        print(f"{'run':<30} {'slices':>6} {'start':>5} {'dice':>6} {'missed -/+':>10}  stop -/+")
+        from napari_clickseg.core.volume import mask_iou, propagate
+
+        no_stop = replace(config, min_iou=0.0, min_area=1, min_contrast=None, max_outside=None)
+        missed_runs, missed_slices, total, dices, refused = 0, 0, 0, [], []
+        for name, img, lab in runs:
+            r = run_volume(img, lab, predictor, config)
+            z0 = r["start"]
+            for d, n_missed in zip((-1, +1), r["missed"], strict=True):
+                if n_missed:  # the masks the rules refused, as propagation without rules makes them
+                    free = propagate(lambda z: img[z], len(img), predictor, z0, lab[z0], d, no_stop)
+                    ends = sorted(free, key=lambda z: abs(z - z0))[-n_missed:]
+                    refused += [mask_iou(free[z], lab[z]) for z in ends]
+            total += len(lab) - 1
+            missed_slices += sum(r["missed"])
+            missed_runs += bool(sum(r["missed"]))
+            dices.append(r["dice"])
+            print(f"{name:<30} {r['slices']:>6} {r['start']:>5} {r['dice']:>6.3f} {r['missed'][0]:>5}/{r['missed'][1]:<4}  "
+                  f"{r['stop'][0]} / {r['stop'][1]}")
+        print(f"premature stops: {missed_runs} of {len(runs)} runs, {missed_slices} of {total} slices to fill; "
+              f"Dice median {np.median(dices):.3f}, mean {np.mean(dices):.3f}")
+        if refused:
+            ref = np.asarray(refused)
+            print(f"refused masks (propagated without rules) against the tumour: IoU median {np.median(ref):.2f}, "
+                  f"{np.mean(ref >= 0.7):.0%} of them >= 0.7")
     return 0 if ok else 1
 
 

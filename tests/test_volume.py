@@ -78,7 +78,7 @@ def test_stop_rules_faded_leaked_and_reported():
     grown[10:30, 10:30] = True  # IoU 0.25 with the previous: "jumped" first
     assert stop_reason(grown, obj, np.where(grown, 0.8, 0.2), cfg, app) == "jumped"
     spill = obj.copy()
-    spill[10:20, 20:36] = True  # half of it (130 of 260 px) outside the previous mask dilated by 3 px
+    spill[10:20, 20:40] = True  # 170 of its 300 px lie outside the previous mask dilated by 3 px
     assert stop_reason(spill, obj, np.where(spill, 0.8, 0.2), PropagationConfig(min_iou=0.0), app) == "leaked"
     flat = ObjectAppearance.measure(np.full((40, 40), 0.5), obj)
     assert not flat.usable and flat.kept(img, obj) is None  # no contrast to measure: rule off

@@ -15,7 +15,9 @@ before it) when any of these holds (``stop_reason``):
   *something* past the end of an object (a neighbouring structure, a bright rim); what they
   find no longer looks like the object. Chosen on the two whole LGG volumes of
   ``../shared/data`` (``benchmarks/bench_propagation.py``): it alone stops both ends of both
-  volumes at the object's end, where IoU with the previous slice ran 17 slices past it.
+  volumes at the object's end, where IoU with the previous slice ran 17 slices past it. Inside
+  tumours (the tumour-slice runs of 55 LGG patients) the masks it refuses had mostly lost the
+  tumour already (median IoU with it about 0.1).
 * ``leaked``: more than ``max_outside`` of the new mask lies outside the previous slice's mask
   dilated by ``leak_margin`` pixels (the mask spills into a neighbour).
 * ``jumped``: IoU with the previous slice's mask below ``min_iou`` (micro-sam #382).
@@ -68,7 +70,7 @@ class PropagationConfig:
     min_iou: float = 0.3
     min_area: int = 8
     min_contrast: float | None = 0.35
-    max_outside: float | None = 0.4
+    max_outside: float | None = 0.5
     leak_margin: int = 3
     n_positive: int = 3
     use_box: bool = True
