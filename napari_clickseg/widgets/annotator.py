@@ -139,6 +139,7 @@ class AnnotatorWidget(QWidget):
         if self.geometry is not None and layer is self.geometry.layer:
             show_warning("clickseg: the annotated image layer was removed; choose another image")
             self._drop_image()
+            self.status.setText("")
         elif layer is self.target:
             show_warning(f"clickseg: the target labels layer {layer.name!r} was removed; the next commit "
                          f"creates a new one (its undo history is gone with it)")
