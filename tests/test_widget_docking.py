@@ -21,6 +21,10 @@ def _disk_image(size=96, centre=(40, 50), radius=18, seed=0):
     return img.astype(np.float32), disk
 
 
+def _iou(a, b):
+    return np.count_nonzero(a & b) / max(1, np.count_nonzero(a | b))
+
+
 def _press(viewer, key: str) -> None:
     """A key press as napari dispatches it: the selected layer's keymap, then the viewer's."""
     handler = viewer.window._qt_viewer._key_map_handler  # test-only: the canvas' own dispatcher
@@ -307,3 +311,19 @@ def test_finetune_that_kept_the_base_weights_says_so(docked):
     card = {"base": "fdrn", "training": {"kind": "finetune", "best_step": 120}}
     ft._on_done(SimpleNamespace(name="mine", weights_path=Path("mine.pt"), card=card, history=[{"noc90": 3.0}]))
     assert "unchanged" not in ft.status.text() and ft.status.text().startswith("saved model 'mine'")
+
+
+def test_a_click_after_cancel_is_kept_and_segmented(docked):
+    from napari_clickseg.models.registry import load_model
+
+    img, disk = _disk_image()
+    viewer, w = docked(img)
+    w.set_predictor(_SlowModel(load_model("random-walker")), lambda: _SlowModel(load_model("random-walker")))
+    w.background_box.setChecked(True)
+    w.add_click(5, 5)  # a wrong click, slow
+    w.cancel_prediction()
+    assert len(w.prompts.positive.data) == 0  # withdrawn at once
+    w.add_click(40, 50)  # the right one, while the cancelled prediction still runs
+    w.wait_idle()
+    assert [c.coords for c in w.session.clicks] == [(40, 50)]
+    assert _iou(w.prompts.preview.data > 0, disk) > 0.8 and not w.busy_indicator.active

@@ -495,15 +495,7 @@ class AnnotatorWidget(QWidget):
             if session is not None and session.has_image:
                 while session.state is not back and session.can_undo:
                     session.undo()  # cheap: earlier states are kept, nothing is predicted again
-                if self.prompts is not None and self._index is not None:
-                    self._syncing = True
-                    try:
-                        self.prompts.set_clicks_on(self._index, session.clicks)
-                        if session.box is None:
-                            self.prompts.clear_box_on(self._index)
-                    finally:
-                        self._syncing = False
-                    self._show()
+                self._show()
             self.status.setText("cancelled: the click(s) the model was working on were withdrawn")
         if self._pending:
             self._run_pending()
@@ -511,13 +503,22 @@ class AnnotatorWidget(QWidget):
             self.busy_indicator.stop()
 
     def cancel_prediction(self) -> None:
-        """Cancel the running background prediction: its result is dropped and the clicks that
-        started it (and any added meanwhile) are withdrawn once it ends. No-op when idle."""
-        if not self._predicting:
+        """Cancel the running background prediction: the click(s) and box it works on are
+        withdrawn now, and its result is dropped when it arrives. No-op when idle."""
+        if not self._predicting or self._started_from is None:
             return
         self._pending = False
-        self._cancel_from = self._started_from
-        self.busy_indicator.label.setText("cancelling (the model finishes its step, the result is dropped) ...")
+        self._cancel_from = back = self._started_from
+        if self.prompts is not None and self._index is not None:
+            self._syncing = True
+            try:
+                self.prompts.set_clicks_on(self._index, back.clicks)
+                if back.box is None:
+                    self.prompts.clear_box_on(self._index)
+            finally:
+                self._syncing = False
+        self.busy_indicator.label.setText("cancelling (the model finishes its step; the result is dropped) ...")
+        self.status.setText("cancelled: the click(s) the model was working on were withdrawn")
 
     def wait_idle(self, timeout_s: float = 60.0) -> None:
         """Process Qt events until no background prediction is running (or the timeout)."""

@@ -110,7 +110,8 @@ class TargetLink:
         self.recorded_paints += 1
 
     def _on_data(self, event: Any = None) -> None:
-        if self._own_writes or not self.ann.history.can_undo and not self.ann.history.can_redo:
+        history = self.ann.history
+        if self._own_writes or not (history.can_undo or history.can_redo):
             return
         self.ann.history.clear()
         show_info(f"clickseg: the data of {self.layer.name!r} was replaced; its undo history starts afresh")
