@@ -99,3 +99,11 @@ def test_npe2_validate_passes():
     res = subprocess.run([sys.executable, "-m", "npe2", "validate", "napari-clickseg", "--imports"],
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0 and "valid" in res.stdout, res.stdout + res.stderr
+
+
+def test_clickseg_annotate_loads_nifti_with_its_spacing(tmp_path):
+    from napari_clickseg.widgets.command import _load_image
+
+    src = _save(tmp_path / "t2.nii.gz", np.zeros((12, 10, 4), np.int16), (0.5, 0.5, 2.5))
+    arr, rgb, extra = _load_image(src)
+    assert arr.shape == (4, 10, 12) and not rgb and extra["scale"] == (2.5, 0.5, 0.5)
