@@ -327,3 +327,26 @@ def test_a_click_after_cancel_is_kept_and_segmented(docked):
     w.wait_idle()
     assert [c.coords for c in w.session.clicks] == [(40, 50)]
     assert _iou(w.prompts.preview.data > 0, disk) > 0.8 and not w.busy_indicator.active
+
+
+def test_real_key_press_on_the_canvas_goes_to_the_annotator(make_napari_viewer, qtbot):
+    """A Qt key event on the canvas (vispy -> napari's key-map chain), not a simulated dispatch."""
+    from qtpy.QtCore import Qt
+
+    viewer = make_napari_viewer(show=True)
+    img, _ = _disk_image()
+    viewer.add_image(img, name="img")
+    _, w = viewer.window.add_plugin_dock_widget("napari-clickseg", "Annotator")
+    assert w.set_model("random-walker")
+    w.background_box.setChecked(False)
+    w.add_click(40, 50)
+    assert w.commit() == 1
+    viewer.layers.selection.active = w.target
+    canvas = viewer.window._qt_viewer.canvas.native  # test-only access to the canvas widget
+    canvas.setFocus()
+    qtbot.keyClick(canvas, Qt.Key_Z, Qt.ControlModifier)
+    qtbot.wait(50)
+    assert not w.target.data.any() and w.history.can_redo
+    qtbot.keyClick(canvas, Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier)
+    qtbot.wait(50)
+    assert (w.target.data == 1).any() and not w.history.can_redo
