@@ -58,3 +58,37 @@ def test_propagate_between_two_annotated_slices():
     assert all(mask_iou(out[z], truth[z]) > 0.7 for z in out)
     with pytest.raises(ValueError, match="direction"):
         propagate(lambda z: vol[z], len(vol), pred, 4, truth[4], 0)
+
+
+def test_stop_rules_faded_leaked_and_reported():
+    from napari_clickseg.core.volume import ObjectAppearance, stop_reason
+
+    img = np.full((40, 40), 0.2, np.float32)
+    obj = np.zeros((40, 40), bool)
+    obj[10:20, 10:20] = True
+    img[obj] = 0.8
+    app = ObjectAppearance.measure(img, obj)
+    assert app.usable and abs(app.kept(img, obj) - 1.0) < 1e-6
+    cfg = PropagationConfig()
+    assert stop_reason(obj, obj, img, cfg, app) is None
+    dim = np.where(obj, 0.25, 0.2).astype(np.float32)  # same place, but it looks like background
+    assert stop_reason(obj, obj, dim, cfg, app) == "faded"
+    assert stop_reason(obj, obj, dim, PropagationConfig(min_contrast=None), app) is None
+    grown = np.zeros_like(obj)
+    grown[10:30, 10:30] = True  # IoU 0.25 with the previous: "jumped" first
+    assert stop_reason(grown, obj, np.where(grown, 0.8, 0.2), cfg, app) == "jumped"
+    spill = obj.copy()
+    spill[10:20, 20:40] = True  # 170 of its 300 px lie outside the previous mask dilated by 3 px
+    assert stop_reason(spill, obj, np.where(spill, 0.8, 0.2), PropagationConfig(min_iou=0.0), app) == "leaked"
+    flat = ObjectAppearance.measure(np.full((40, 40), 0.5), obj)
+    assert not flat.usable and flat.kept(img, obj) is None  # no contrast to measure: rule off
+
+
+def test_propagation_stops_where_the_object_fades_and_says_why():
+    vol, truth = _ball_volume()
+    vol[7:] = np.random.default_rng(2).normal(0.2, 0.05, vol[7:].shape)  # the ball ends at slice 6
+    pred = load_model("random-walker", device="cpu")
+    why = {}
+    out = propagate(lambda z: vol[z], len(vol), pred, 4, truth[4], +1, on_stop=lambda z, r: why.update({z: r}))
+    assert 5 in out and 6 in out and 7 not in out and 8 not in out
+    assert list(why) == [7] and why[7] in ("faded", "vanished", "leaked", "jumped")

@@ -28,9 +28,10 @@ def annotator(make_napari_viewer):
 
     def make(data, **kw):
         viewer.add_image(data, name="img", **kw)
-        w = AnnotatorWidget(viewer, model="random-walker")
+        # docked as Plugins > ClickSeg > Annotator does (the widget gets napari's wrapped viewer)
+        _, w = viewer.window.add_plugin_dock_widget("napari-clickseg", "Annotator")
+        assert isinstance(w, AnnotatorWidget) and w.set_model("random-walker")
         w.background_box.setChecked(False)  # synchronous predictions: assertions right after a click
-        viewer.window.add_dock_widget(w)
         return viewer, w
 
     return make

@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-__all__ = ["Patch", "Edit", "LabelHistory", "next_free_id", "commit_mask", "mask_bbox"]
+__all__ = ["Patch", "Edit", "LabelHistory", "next_free_id", "commit_mask", "mask_bbox", "patch_from_changes"]
 
 
 def next_free_id(labels: np.ndarray) -> int:
@@ -139,6 +139,43 @@ def commit_mask(
         return None
     if apply:
         labels[region] = after
+    return Patch(region, before, after)
+
+
+Change = tuple[tuple[np.ndarray, ...], np.ndarray, Any]
+
+
+def patch_from_changes(labels: np.ndarray, changes: Sequence[Change]) -> Patch | None:
+    """One patch from pixel-wise changes made by someone else (e.g. a napari paint stroke).
+
+    Args:
+        labels: the label array the changes were (or are about to be) written to; pixels not
+            named by any change are taken from it, so it may hold the state before or after.
+        changes: ``(indices, before, after)`` in the order they were applied; ``indices`` is a
+            tuple of int arrays (numpy fancy indexing, one per dimension), ``before`` the old
+            values (1D), ``after`` the new values (1D, or one scalar for all).
+
+    Returns:
+        The patch spanning every changed pixel (None when nothing changed), so that undoing it
+        restores the values before the first change and redoing it those after the last.
+    """
+    changes = [(tuple(np.asarray(i, dtype=np.intp).ravel() for i in idx), b, a) for idx, b, a in changes]
+    changes = [c for c in changes if len(c[0]) == labels.ndim and c[0][0].size]
+    if not changes:
+        return None
+    region = tuple(
+        slice(int(min(c[0][d].min() for c in changes)), int(max(c[0][d].max() for c in changes)) + 1)
+        for d in range(labels.ndim)
+    )
+    after = np.array(labels[region], copy=True)
+    local = [tuple(i - s.start for i, s in zip(idx, region, strict=True)) for idx, _, _ in changes]
+    for loc, (_, _, a) in zip(local, changes, strict=True):
+        after[loc] = a
+    before = after.copy()
+    for loc, (_, b, _) in zip(reversed(local), reversed(changes), strict=True):
+        before[loc] = np.asarray(b).ravel()
+    if np.array_equal(before, after):
+        return None
     return Patch(region, before, after)
 
 

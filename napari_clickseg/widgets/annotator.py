@@ -28,9 +28,14 @@ from ..core.persistence import ObjectRecord
 from ..core.session import InteractiveSession
 from ..models.registry import get_model_info, list_models, load_model
 from . import save_resume
+from .busy import BusyIndicator
 from .layers import ImageGeometry, PromptLayers
+from .object_list import ObjectList
 from .panel import NEW_LABELS, build_panel
 from .shortcuts import bind_shortcuts, shortcut_help, unbind_shortcuts
+from .target_link import TargetLink
+from .viewer_objects import is_own, mark_own, markers_on_top, style_preview, unwrap
+from .wording import objects_words, slice_words
 from .volume_tools import VolumeTools
 from .workers import LockedStore
 
@@ -48,12 +53,15 @@ class AnnotatorWidget(QWidget):
 
     def __init__(self, napari_viewer: Any, model: str | None = None) -> None:
         super().__init__()
-        self.viewer = napari_viewer
+        # the plain viewer: napari's menu docking wraps it in a proxy that breaks layer identity
+        self.viewer = unwrap(napari_viewer)
         self.session: InteractiveSession | None = None
         self.geometry: ImageGeometry | None = None
         self.prompts: PromptLayers | None = None
         self.target: Labels | None = None
         self.history = LabelHistory()
+        #: Ctrl-Z on the target layer and napari's own edits of it go to ``history``
+        self.link = TargetLink(self)
         self.records: list[ObjectRecord] = []
         #: where "Save" writes by default (set by ``load``/``save`` and ``clickseg annotate --labels``)
         self.save_path: Path | None = None
@@ -72,6 +80,12 @@ class AnnotatorWidget(QWidget):
         #: predictions computed for prompts that changed while they ran, and therefore dropped
         self.dropped_results = 0
         build_panel(self)
+        self.objects = ObjectList(self)
+        self.busy_indicator = BusyIndicator(self.cancel_prediction)
+        self._cancel_from: Any = None  # session state to return to when the running prediction ends
+        self._started_from: Any = None  # session state when the running prediction started
+        for extra in (self.busy_indicator, self.objects):
+            self.layout().insertWidget(self.layout().count() - 1, extra)  # above the stretch
         self.viewer.mouse_drag_callbacks.append(self._on_mouse)
         self.viewer.dims.events.current_step.connect(self._on_step)
         self.viewer.layers.events.inserted.connect(self._refresh_layer_lists)
@@ -92,10 +106,19 @@ class AnnotatorWidget(QWidget):
     def _own_layers(self) -> list[Any]:
         return self.prompts.layers if self.prompts is not None else []
 
+    def _is_own(self, layer: Any) -> bool:
+        layer = unwrap(layer)
+        return is_own(layer) or any(layer is own for own in self._own_layers())
+
+    def _markers_on_top(self) -> None:
+        if self.prompts is not None:
+            markers_on_top(self.viewer, [self.prompts.box, self.prompts.negative, self.prompts.positive])
+
     def _refresh_layer_lists(self, event: Any = None) -> None:
-        own = set(map(id, self._own_layers()))
-        images = [lyr.name for lyr in self.viewer.layers if isinstance(lyr, Image) and id(lyr) not in own]
-        labels = [lyr.name for lyr in self.viewer.layers if isinstance(lyr, Labels) and id(lyr) not in own]
+        if event is not None and getattr(event, "type", "") == "inserted":
+            self._markers_on_top()
+        images = [lyr.name for lyr in self.viewer.layers if isinstance(lyr, Image) and not self._is_own(lyr)]
+        labels = [lyr.name for lyr in self.viewer.layers if isinstance(lyr, Labels) and not self._is_own(lyr)]
         for combo, names in ((self.image_combo, images), (self.labels_combo, labels + [NEW_LABELS])):
             current = combo.currentText()
             combo.blockSignals(True)
@@ -112,14 +135,22 @@ class AnnotatorWidget(QWidget):
             self.labels_combo.setCurrentText(NEW_LABELS)
 
     def _on_layer_removed(self, event: Any) -> None:
-        layer = event.value
+        layer = unwrap(event.value)
         if self.geometry is not None and layer is self.geometry.layer:
             show_warning("clickseg: the annotated image layer was removed; choose another image")
             self._drop_image()
+            self.status.setText("")
         elif layer is self.target:
-            self.target = None
-            self.history.clear()
+            show_warning(f"clickseg: the target labels layer {layer.name!r} was removed; the next commit "
+                         f"creates a new one (its undo history is gone with it)")
+            self._drop_target()
         self._refresh_layer_lists()
+
+    def _drop_target(self) -> None:
+        self.link.detach()
+        self.objects.watch(None)
+        self.target = None
+        self.history.clear()
 
     def refresh_models(self) -> None:
         """Re-read the registry (e.g. after a fine-tune) into the model menu."""
@@ -180,8 +211,10 @@ class AnnotatorWidget(QWidget):
         """Annotate ``layer`` (an Image layer or its name). The current object is dropped."""
         if isinstance(layer, str):
             layer = self.viewer.layers[layer] if layer in self.viewer.layers else None
-        if not isinstance(layer, Image):
-            show_error(f"clickseg: {layer!r} is not an Image layer")
+        layer = unwrap(layer)
+        if not isinstance(layer, Image) or self._is_own(layer):
+            show_error(f"clickseg: {getattr(layer, 'name', layer)!r} is not an image layer to annotate; choose an Image layer")
+            self._show_current_image()
             return False
         if self.geometry is not None and layer is self.geometry.layer and not force:
             return True
@@ -194,18 +227,33 @@ class AnnotatorWidget(QWidget):
             geometry = ImageGeometry(layer, channel_axis=axis, channels=chans)
         except ValueError as err:
             show_error(f"clickseg: {err}")
+            self._show_current_image()
             return False
         self._drop_image()
+        self.status.setText("")
         self.geometry = geometry
         self._attach_prompts()
         if self.target is not None and self.target.data.shape != geometry.spatial_shape:
             show_warning(f"clickseg: target {self.target.name!r} does not match the new image; choose or create one")
-            self.target = None
-            self.history.clear()
+            self._drop_target()
         self.image_combo.blockSignals(True)
         self.image_combo.setCurrentText(layer.name)
         self.image_combo.blockSignals(False)
         return True
+
+    def _show_current_image(self) -> None:
+        """Make the image menu show the layer actually annotated (not a refused choice)."""
+        g = self.geometry
+        for box in (self.image_combo, self.channel_combo, self.channels_edit):
+            box.blockSignals(True)
+        if g is not None and g.layer in self.viewer.layers:
+            self.image_combo.setCurrentText(g.layer.name)
+            self.channel_combo.setCurrentIndex(1 if g.channel_axis == 0 else 0)
+            self.channels_edit.setText(",".join(map(str, g.channels or ())) if g.channel_axis == 0 else "")
+        else:
+            self.image_combo.setCurrentIndex(-1)
+        for box in (self.image_combo, self.channel_combo, self.channels_edit):
+            box.blockSignals(False)
 
     def _rebuild_geometry(self) -> None:
         if self.geometry is not None:
@@ -213,7 +261,7 @@ class AnnotatorWidget(QWidget):
 
     def _drop_image(self) -> None:
         if self.prompts is not None:
-            unbind_shortcuts([self.prompts.positive, self.prompts.negative, self.prompts.box])
+            unbind_shortcuts(self.prompts.layers)
             self.prompts.remove()
         self.prompts, self.geometry, self._index = None, None, None
 
@@ -221,10 +269,14 @@ class AnnotatorWidget(QWidget):
         assert self.geometry is not None
         selected = self.viewer.layers.selection.active
         self.prompts = PromptLayers(self.viewer, self.geometry)
+        for layer, role in zip(self.prompts.layers, ("positive", "negative", "box", "preview"), strict=True):
+            mark_own(layer, role)
+        style_preview(self.prompts.preview)
+        self._markers_on_top()
         for layer in (self.prompts.positive, self.prompts.negative):
             layer.events.data.connect(self._on_points_event)
         self.prompts.box.events.data.connect(self._on_box_event)
-        bind_shortcuts(self, [self.prompts.positive, self.prompts.negative, self.prompts.box])
+        bind_shortcuts(self, self.prompts.layers)
         if selected is not None:
             self.viewer.layers.selection.active = selected
 
@@ -242,26 +294,35 @@ class AnnotatorWidget(QWidget):
             )
         elif isinstance(layer, str):
             layer = self.viewer.layers[layer] if layer in self.viewer.layers else None
-        if not isinstance(layer, Labels):
-            show_error(f"clickseg: {layer!r} is not a Labels layer")
+        layer = unwrap(layer)
+        if not isinstance(layer, Labels) or self._is_own(layer):
+            what = "one of the annotator's own layers" if self._is_own(layer) else "not a Labels layer"
+            show_error(f"clickseg: {getattr(layer, 'name', layer)!r} is {what}; choose another labels layer or create a new one")
+            self._show_current_target()
             return self.target
         if layer.data.shape != self.geometry.spatial_shape:
             show_error(
                 f"clickseg: labels layer {layer.name!r} has shape {layer.data.shape}, but the image "
                 f"needs {self.geometry.spatial_shape}; choose another layer or create a new one"
             )
-            if self.target is not None:
-                self.labels_combo.setCurrentText(self.target.name)
+            self._show_current_target()
             return self.target
         if not isinstance(layer.data, np.ndarray):
             show_error(f"clickseg: labels layer {layer.name!r} is not held in memory (numpy); convert it first")
+            self._show_current_target()
             return self.target
         if layer is not self.target:
             self.history.clear()
         self.target = layer
+        self.link.attach(layer)
+        self.objects.watch(layer)
         self._refresh_layer_lists()
         self.labels_combo.setCurrentText(layer.name)
         return layer
+
+    def _show_current_target(self) -> None:
+        """Make the target menu show the layer actually written to (not a refused choice)."""
+        self.labels_combo.setCurrentText(self.target.name if self.target is not None else NEW_LABELS)
 
     # ------------------------------------------------------------------ slice handling
     def current_index(self) -> tuple[int, ...]:
@@ -283,7 +344,7 @@ class AnnotatorWidget(QWidget):
         try:
             self.session.set_image(image, key=feature_key(image, self.model_key))
         except (ValueError, TypeError) as err:
-            show_error(f"clickseg: slice {index} cannot be segmented: {err}")
+            show_error(f"clickseg: {slice_words(index)} cannot be segmented: {err}")
             self._index = None
             return False
         self._index = index
@@ -406,6 +467,9 @@ class AnnotatorWidget(QWidget):
             self._show()
             return
         self._predicting = True
+        self._started_from = session.state
+        self.busy_indicator.start(f"{self.model_name} is working on {len(clicks)} click(s)"
+                                  + (" and a box" if box is not None else "") + " ...")
         worker = create_worker(job)
         worker.returned.connect(self._on_prediction)
         worker.errored.connect(lambda err: show_error(f"clickseg: segmentation failed: {err}"))
@@ -414,6 +478,8 @@ class AnnotatorWidget(QWidget):
 
     def _on_prediction(self, result: tuple[int, tuple[int, ...], np.ndarray]) -> None:
         version, index, mask = result
+        if self._cancel_from is not None:
+            return  # cancelled: dropped; the session goes back in _on_prediction_finished
         if self._pending or self.session is None or version != self.session.version or index != self._index:
             self.dropped_results += 1  # superseded while it ran
             return
@@ -423,8 +489,36 @@ class AnnotatorWidget(QWidget):
 
     def _on_prediction_finished(self) -> None:
         self._predicting = False
+        if self._cancel_from is not None:
+            back, self._cancel_from = self._cancel_from, None
+            session = self.session
+            if session is not None and session.has_image:
+                while session.state is not back and session.can_undo:
+                    session.undo()  # cheap: earlier states are kept, nothing is predicted again
+                self._show()
+            self.status.setText("cancelled: the click(s) the model was working on were withdrawn")
         if self._pending:
             self._run_pending()
+        else:
+            self.busy_indicator.stop()
+
+    def cancel_prediction(self) -> None:
+        """Cancel the running background prediction: the click(s) and box it works on are
+        withdrawn now, and its result is dropped when it arrives. No-op when idle."""
+        if not self._predicting or self._started_from is None:
+            return
+        self._pending = False
+        self._cancel_from = back = self._started_from
+        if self.prompts is not None and self._index is not None:
+            self._syncing = True
+            try:
+                self.prompts.set_clicks_on(self._index, back.clicks)
+                if back.box is None:
+                    self.prompts.clear_box_on(self._index)
+            finally:
+                self._syncing = False
+        self.busy_indicator.label.setText("cancelling (the model finishes its step; the result is dropped) ...")
+        self.status.setText("cancelled: the click(s) the model was working on were withdrawn")
 
     def wait_idle(self, timeout_s: float = 60.0) -> None:
         """Process Qt events until no background prediction is running (or the timeout)."""
@@ -480,10 +574,13 @@ class AnnotatorWidget(QWidget):
             self.session.undo()
             self._sync_layers_from_session()
         elif self.target is not None and self.history.can_undo:
-            edit = self.history.undo(self.target.data, write=self.target.data_setitem)
+            edit = self.history.undo(self.target.data, write=self.link.write)
             ids = set(edit.label_ids)
             self.records = [r for r in self.records if not (r.label_id in ids and r in edit.meta.get("records", []))]
-            show_info(f"clickseg: undid {edit.meta.get('what', 'commit')} of object(s) {sorted(ids)}")
+            self.records.extend(edit.meta.get("removed_records", []))  # an undone deletion
+            text = f"undid the {edit.meta.get('what', 'commit')} of {objects_words(ids)}"
+            show_info(f"clickseg: {text}")
+            self.status.setText(f"{text} (Ctrl-Shift-Z redoes it)")
 
     def redo(self) -> None:
         """Redo the last undone click; otherwise the last undone commit or propagation."""
@@ -492,15 +589,18 @@ class AnnotatorWidget(QWidget):
             self.session.redo()
             self._sync_layers_from_session()
         elif self.target is not None and self.history.can_redo:
-            edit = self.history.redo(self.target.data, write=self.target.data_setitem)
+            edit = self.history.redo(self.target.data, write=self.link.write)
             self.records.extend(edit.meta.get("records", []))
+            gone = edit.meta.get("removed_records", [])
+            self.records = [r for r in self.records if not any(r is g for g in gone)]
+            self.status.setText(f"redid the {edit.meta.get('what', 'commit')} of {objects_words(edit.label_ids)}")
 
     # ------------------------------------------------------------------ commit
     def _write_edit(self, edit: Edit) -> None:
         assert self.target is not None
         for p in edit.patches:
             idx, _, after = p.changed()
-            self.target.data_setitem(idx, after)
+            self.link.write(idx, after)
         self.history.push(edit)
         self.records.extend(edit.meta.get("records", []))
 
@@ -534,7 +634,7 @@ class AnnotatorWidget(QWidget):
         self._write_edit(Edit([patch], (label_id,), {"what": "commit", "records": [rec]}))
         self.reset_object()
         self.object_id.setValue(0)
-        self.status.setText(f"committed object {label_id} on slice {self._index}")
+        self.status.setText(f"committed object {label_id} on {slice_words(self._index)}")
         return label_id
 
     # ------------------------------------------------------------------ 3D
@@ -579,6 +679,7 @@ class AnnotatorWidget(QWidget):
     # ------------------------------------------------------------------ teardown
     def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
         self.cancel()
+        self.link.detach()
         unbind_shortcuts([self.viewer])
         if self._on_mouse in self.viewer.mouse_drag_callbacks:
             self.viewer.mouse_drag_callbacks.remove(self._on_mouse)

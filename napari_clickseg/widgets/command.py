@@ -26,11 +26,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _load_image(path: Path):
-    from ..core.io import read_array
+    """(array, rgb, layer keyword arguments): NIfTI files get their voxel spacing as scale."""
+    from ..core.io import is_nifti, read_array
 
+    if is_nifti(path):
+        from ..core.nifti import read_nifti
+
+        vol = read_nifti(path)  # the same axis order as read_array, plus the geometry
+        return vol.data, False, {"scale": vol.spacing, "metadata": {"nifti_affine": vol.affine.tolist()}}
     arr = read_array(path)
     rgb = arr.ndim == 3 and arr.shape[-1] in (3, 4) and min(arr.shape[:2]) > 4
-    return arr, rgb
+    return arr, rgb, {}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,9 +69,11 @@ def run(args: argparse.Namespace) -> int:
             getattr(viewer, f"add_{kind}")(data, **meta)
         image_name = "nuclei (synthetic)"
     else:
-        arr, rgb = _load_image(args.image)
-        image_name = args.image.stem
-        viewer.add_image(arr, name=image_name, rgb=rgb)
+        arr, rgb, extra = _load_image(args.image)
+        from ..core.nifti import nifti_stem
+
+        image_name = nifti_stem(args.image)  # "t1" for t1.nii.gz, "cells" for cells.tif
+        viewer.add_image(arr, name=image_name, rgb=rgb, **extra)
     widget = AnnotatorWidget(viewer, model=args.model)
     widget.device_combo.setCurrentText(args.device)
     widget.flip_box.setChecked(args.flip_tta)  # reloads the model with flip TTA when ticked

@@ -24,8 +24,16 @@ from qtpy.QtWidgets import (
 )
 
 from ..models.registry import get_model_info, list_models
+from .viewer_objects import is_own, unwrap
+from .wording import slices_words
 
 __all__ = ["FinetuneWidget"]
+
+
+def base_kept(card: dict) -> bool:
+    """Whether a fine-tune's model card says the base weights were kept (no step improved them)."""
+    training = card.get("training") or {}
+    return training.get("kind") == "finetune" and training.get("best_step") == 0
 
 
 class FinetuneWidget(QWidget):
@@ -38,7 +46,7 @@ class FinetuneWidget(QWidget):
 
     def __init__(self, napari_viewer: Any) -> None:
         super().__init__()
-        self.viewer = napari_viewer
+        self.viewer = unwrap(napari_viewer)  # the plain viewer (menu docking wraps it in a proxy)
         self.worker: Any = None
         self.result: Any = None
         #: further ``FinetuneConfig`` fields (scripts and tests; e.g. ``{"val_clicks": 3}``)
@@ -95,7 +103,7 @@ class FinetuneWidget(QWidget):
             cur = combo.currentText()
             combo.blockSignals(True)
             combo.clear()
-            combo.addItems([lyr.name for lyr in self.viewer.layers if type(lyr) is kind and lyr.name != "clickseg preview"])
+            combo.addItems([lyr.name for lyr in self.viewer.layers if type(unwrap(lyr)) is kind and not is_own(lyr)])
             if cur:
                 combo.setCurrentText(cur)
             combo.blockSignals(False)
@@ -118,7 +126,10 @@ class FinetuneWidget(QWidget):
 
     def _show_slices(self, *_: Any) -> None:
         zs = self.labelled_slices()
-        self.slices_label.setText(f"labelled slices: {zs}" if zs else "no labelled slice yet")
+        name = self.labels_combo.currentText()
+        flat = name in self.viewer.layers and np.ndim(self.viewer.layers[name].data) == 2
+        where = "the image" if flat else slices_words(zs)
+        self.slices_label.setText(f"labelled: {where}" if zs else "no labelled slice yet")
 
     # ------------------------------------------------------------------ run
     def start(self) -> Any:
@@ -166,7 +177,7 @@ class FinetuneWidget(QWidget):
         self.worker.finished.connect(self._on_finished)
         self.start_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
-        self.status.setText(f"fine-tuning {base} -> {name} on slices {slices} ...")
+        self.status.setText(f"fine-tuning {base} -> {name} on {slices_words(slices)} ...")
         self.worker.start()
         return self.worker
 
@@ -192,8 +203,16 @@ class FinetuneWidget(QWidget):
         self.result = result
         hist = result.history
         val = f"; validation NoC@90 {hist[0]['noc90']:.2f} -> {min(h['noc90'] for h in hist):.2f}" if hist else ""
-        self.status.setText(f"saved model {result.name!r} at {result.weights_path}{val}")
-        show_info(f"clickseg: fine-tuned model {result.name!r} saved; it is in the annotator's model menu")
+        if base_kept(result.card):
+            base = result.card.get("base", "the base model")
+            self.status.setText(f"saved model {result.name!r} at {result.weights_path}: its weights are those of "
+                                f"{base}, unchanged (no training step improved the validation{val}); "
+                                f"label more slices or train longer")
+            show_info(f"clickseg: {result.name!r} saved with {base}'s weights unchanged: the fine-tune did not "
+                      f"improve on the base model")
+        else:
+            self.status.setText(f"saved model {result.name!r} at {result.weights_path}{val}")
+            show_info(f"clickseg: fine-tuned model {result.name!r} saved; it is in the annotator's model menu")
         self.model_saved.emit(result.name)
 
     def _on_finished(self) -> None:

@@ -47,7 +47,10 @@ class ImageGeometry:
             raise ValueError(f"layer {self.layer.name!r} is RGB; it has no extra channel axis")
         shape = self.spatial_shape
         if len(shape) < 2:
-            raise ValueError(f"layer {self.layer.name!r} has shape {data.shape}; need at least 2D")
+            hint = (" once its first axis is taken for channels; set the channel axis to 'none / RGB'"
+                    if self.channel_axis == 0 else "")
+            raise ValueError(f"layer {self.layer.name!r} (shape {data.shape}) has fewer than 2 image axes "
+                             f"(rows, columns){hint}")
         if len(shape) > 3:
             raise ValueError(
                 f"layer {self.layer.name!r} has {len(shape)} spatial dimensions (shape {data.shape}); "
@@ -58,7 +61,10 @@ class ImageGeometry:
             n = data.shape[0]
             chans = self.channels if self.channels is not None else tuple(range(min(n, 3)))
             if not chans or len(chans) > 3 or any(not 0 <= c < n for c in chans):
-                raise ValueError(f"channels {chans} invalid: choose 1-3 of 0..{n - 1}")
+                bad = [c for c in chans if not 0 <= c < n]
+                what = (f"channel {', '.join(map(str, bad))} does not exist" if bad
+                        else f"{len(chans)} channels chosen" if chans else "no channel chosen")
+                raise ValueError(f"{what}: layer {self.layer.name!r} has channels 0-{n - 1}; choose 1 to 3 of them")
             self.channels = tuple(int(c) for c in chans)
 
     @property

@@ -1,7 +1,8 @@
 """Keyboard shortcuts of the annotator: one table, bound on the viewer and on the prompt layers.
 
 napari >= 0.5 gives a selected layer's keymap priority over the viewer's (napari/napari#7302),
-so every shortcut is bound on the viewer *and* on each Points/Shapes layer the annotator owns.
+so every shortcut is bound on the viewer *and* on each layer the annotator owns, and
+(``target_link.TargetLink``) on its target Labels layer, whose own Ctrl-Z would undo commits.
 Keys avoid napari's defaults (V, P, S, Z, R, ...) and macOS-invalid strings (napari-nninteractive #6).
 """
 
@@ -15,8 +16,8 @@ __all__ = ["SHORTCUTS", "shortcut_help", "bind_shortcuts", "unbind_shortcuts"]
 SHORTCUTS: tuple[tuple[str, str, str], ...] = (
     ("Shift-C", "commit", "commit the current object into the target Labels layer (next free id)"),
     ("Shift-X", "reset_object", "reset the current object (clear its clicks and box)"),
-    ("Control-Z", "undo", "undo the last click (or the last commit / propagation if no click is left)"),
-    ("Control-Shift-Z", "redo", "redo the last undone click, commit or propagation"),
+    ("Control-Z", "undo", "undo the last click (or the last commit / propagation / deletion / napari brush stroke on the target if no click is left)"),
+    ("Control-Shift-Z", "redo", "redo the last undone click, commit, propagation, deletion or stroke"),
     ("N", "toggle_polarity", "toggle what a left click adds: positive <-> negative"),
     ("Shift-F", "propagate_forward", "propagate the committed object to the following slices"),
     ("Shift-B", "propagate_backward", "propagate the committed object to the preceding slices"),

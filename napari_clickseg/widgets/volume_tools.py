@@ -21,6 +21,7 @@ from ..core.feature_cache import feature_key
 from ..core.labels import Edit, commit_mask
 from ..core.persistence import ObjectRecord
 from ..core.volume import PropagationConfig, propagate, propagate_between
+from .wording import STOP_WORDS, slice_words, slices_words
 from .workers import precompute_features, run_propagation
 
 __all__ = ["VolumeTools"]
@@ -62,12 +63,13 @@ class VolumeTools:
         lab = self.ann.target.data
         src = lab[z] == lid
         if not src.any():
-            show_warning(f"clickseg: object {lid} is not on slice {z}")
+            show_warning(f"clickseg: object {lid} is not on {slice_words(z)}")
             return None
         g, store, model = self.ann.geometry, self.ann._store, self.ann.model_key
         cfg = PropagationConfig(min_iou=self.ann.min_iou.value() / 100)
         key_fn = lambda k: feature_key(g.get_slice((k,)), model)  # noqa: E731
-        common = dict(config=cfg, feature_store=store, key_fn=key_fn)
+        stops: dict[int, str] = {}  # slice -> why the propagation stopped before it
+        common = dict(config=cfg, feature_store=store, key_fn=key_fn, on_stop=stops.__setitem__)
         if direction == 0:
             others = [k for k in np.nonzero((lab == lid).reshape(lab.shape[0], -1).any(1))[0] if abs(k - z) > 1]
             if not others:
@@ -85,12 +87,12 @@ class VolumeTools:
         target = self.ann.target
         self._abort.clear()
         worker = create_worker(run_propagation, self.ann._make_predictor, job, self._abort)
-        worker.returned.connect(lambda out: self._commit_propagation(out, lid, target, z))
+        worker.returned.connect(lambda out: self._commit_propagation(out, lid, target, z, stops))
         worker.errored.connect(lambda err: show_error(f"clickseg: propagation failed: {err}"))
         self._start(worker, f"propagating object {lid}")
         return worker
 
-    def _commit_propagation(self, out: dict, lid: int, target: Labels, z: int) -> None:
+    def _commit_propagation(self, out: dict, lid: int, target: Labels, z: int, stops: dict | None = None) -> None:
         if target is not self.ann.target:
             show_warning("clickseg: the target layer changed during propagation; result dropped")
             return
@@ -99,13 +101,14 @@ class VolumeTools:
             p = commit_mask(target.data, mask, (k,), lid, self.ann.overwrite_box.isChecked(), apply=False)
             if p is not None:
                 patches.append(p)
+        why = "; ".join(f"stopped before {slice_words(k)}: {STOP_WORDS.get(r, r)}" for k, r in sorted((stops or {}).items()))
         if not patches:
-            show_info(f"clickseg: object {lid} did not propagate beyond slice {z}")
+            show_info(f"clickseg: object {lid} did not propagate beyond {slice_words(z)}" + (f" ({why})" if why else ""))
             return
         recs = [ObjectRecord(lid, (k,), [], None, self.ann.model_name or "", "propagated") for k in sorted(out)]
         self.ann._write_edit(Edit(patches, (lid,), {"what": "propagation", "records": recs}))
-        show_info(f"clickseg: object {lid} propagated to slices {sorted(out)}")
-        self.ann.status.setText(f"object {lid} propagated to {len(out)} slice(s)")
+        show_info(f"clickseg: object {lid} propagated to {slices_words(out)}" + (f"; {why}" if why else ""))
+        self.ann.status.setText(f"object {lid} propagated to {slices_words(out)}" + (f" ({why})" if why else ""))
 
     def precompute(self) -> Any:
         """Encode every slice of the stack in a thread worker (progress bar, cancellable)."""
