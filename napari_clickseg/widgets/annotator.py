@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable
 
@@ -25,7 +26,7 @@ from ..core.clicks import Click
 from ..core.feature_cache import FeatureCache, default_cache_dir, feature_key, model_identity
 from ..core.labels import Edit, LabelHistory, commit_mask, next_free_id
 from ..core.persistence import ObjectRecord
-from ..core.session import InteractiveSession
+from ..core.session import InteractiveSession, SessionHistory
 from ..models.registry import get_model_info, list_models, load_model
 from . import save_resume
 from .layers import ImageGeometry, PromptLayers
@@ -65,6 +66,8 @@ class AnnotatorWidget(QWidget):
         # encoder features: 64 slices in memory, and on disk (bounded) for later sessions
         self._store = LockedStore(FeatureCache(max_items=64, disk_dir=default_cache_dir(), max_disk_bytes=2 << 30))
         self._index: tuple[int, ...] | None = None  # slice the session holds
+        #: undo/redo history of the slices left with an unfinished object (newest last, bounded)
+        self._slice_history: OrderedDict[tuple[int, ...], SessionHistory] = OrderedDict()
         self._syncing = False
         self.volume = VolumeTools(self)
         self._predicting = False  # a background prediction is running
@@ -159,6 +162,7 @@ class AnnotatorWidget(QWidget):
         self._make_predictor = factory or (lambda: copy.deepcopy(predictor))
         self.session = InteractiveSession(predictor, feature_store=self._store)
         self._index = None
+        self._slice_history.clear()  # made with the old model
         if self.model_combo.findText(self.model_name) < 0:
             self.model_combo.addItem(self.model_name)
         self.model_combo.setCurrentText(self.model_name)
@@ -216,6 +220,7 @@ class AnnotatorWidget(QWidget):
             unbind_shortcuts([self.prompts.positive, self.prompts.negative, self.prompts.box])
             self.prompts.remove()
         self.prompts, self.geometry, self._index = None, None, None
+        self._slice_history.clear()
 
     def _attach_prompts(self) -> None:
         assert self.geometry is not None
@@ -279,6 +284,12 @@ class AnnotatorWidget(QWidget):
         index = self.current_index()
         if index == self._index and self.session.has_image:
             return True
+        if self._index is not None and self.session.has_image and self.session.can_undo:
+            # leaving a slice with an unfinished object: keep its undo history for coming back
+            self._slice_history[self._index] = self.session.history()
+            self._slice_history.move_to_end(self._index)
+            while len(self._slice_history) > 16:
+                self._slice_history.popitem(last=False)
         image = self.geometry.get_slice(index)
         try:
             self.session.set_image(image, key=feature_key(image, self.model_key))
@@ -287,6 +298,9 @@ class AnnotatorWidget(QWidget):
             self._index = None
             return False
         self._index = index
+        kept = self._slice_history.pop(index, None)
+        if kept is not None:
+            self.session.restore_history(kept)  # refused (False) if the slice's data changed
         return True
 
     def _on_step(self, event: Any = None) -> None:
@@ -394,7 +408,13 @@ class AnnotatorWidget(QWidget):
         def job() -> tuple[int, tuple[int, ...], np.ndarray]:
             if box != session.box:
                 session.set_box(box)
-            session.set_clicks(clicks)
+            done = session.clicks
+            if len(clicks) > len(done) and tuple(clicks[: len(done)]) == done:
+                # clicks added (a burst, or a slice replayed): one undo step per click
+                for k in range(len(done) + 1, len(clicks) + 1):
+                    session.set_clicks(clicks[:k])
+            else:
+                session.set_clicks(clicks)
             return session.version, index, session.mask
 
         if not self.background_box.isChecked():
@@ -449,6 +469,8 @@ class AnnotatorWidget(QWidget):
         self._syncing = True
         try:
             self.prompts.set_clicks_on(self._index, self.session.clicks)
+            if self.prompts.box_on(self._index) != self.session.box:
+                self.prompts.set_box_on(self._index, self.session.box)
         finally:
             self._syncing = False
         self._show()
