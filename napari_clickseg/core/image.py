@@ -41,7 +41,13 @@ def validate_slice(image: np.ndarray, name: str = "image") -> np.ndarray:
     """
     if image is None:
         raise TypeError(f"{name} is None; pass a 2D array HxW or HxWxC")
-    arr = np.asarray(image)
+    try:
+        arr = np.asarray(image)
+    except ValueError:  # numpy: "inhomogeneous shape" for nested lists of unequal lengths
+        raise ValueError(
+            f"{name} is a ragged sequence (rows or channels of different lengths); pass a "
+            f"rectangular array HxW or HxWxC"
+        ) from None
     if arr.dtype == bool:
         arr = arr.astype(np.uint8)
     if arr.size == 0:
