@@ -54,3 +54,12 @@ def test_two_and_four_channels():
     two = np.random.default_rng(2).random((16, 16, 2)) * 1e38
     out = normalize_slice(two)
     assert out.shape == (16, 16, 3) and np.isfinite(out).all()
+
+
+def test_gray_is_normalised_as_its_rgb_replica():
+    from napari_clickseg.core.image import _percentiles
+
+    gray = np.random.default_rng(3).random((37, 41))
+    for q in ((1.0, 99.0), (0.0, 100.0), (50.0, 2.5)):
+        np.testing.assert_allclose(_percentiles(gray, q, repeat=3), np.percentile(np.repeat(gray, 3), q), rtol=1e-12)
+    np.testing.assert_array_equal(normalize_slice(gray), normalize_slice(np.stack([gray] * 3, -1)))

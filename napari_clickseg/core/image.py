@@ -107,6 +107,22 @@ def select_channels(image: np.ndarray, channels: Sequence[int] | None) -> np.nda
     return out[..., 0] if len(chans) == 1 else out
 
 
+def _percentiles(a: np.ndarray, qs: Sequence[float], repeat: int = 1) -> tuple[float, ...]:
+    """``np.percentile(np.repeat(a.ravel(), repeat), qs)`` (linear), without building the repeat.
+
+    Gray slices are normalised as their 3-channel replica would be (so a gray image and the
+    same image stored as equal RGB channels give identical results), at a third of the memory.
+    """
+    flat = a.ravel()
+    n = flat.size * repeat
+    pos = np.asarray(qs, dtype=np.float64) / 100.0 * (n - 1)
+    below = np.floor(pos).astype(np.int64)
+    above = np.minimum(below + 1, n - 1)
+    part = np.partition(flat, np.unique(np.concatenate([below, above]) // repeat))
+    v0, v1 = part[below // repeat], part[above // repeat]
+    return tuple(float(v) for v in v0 + (pos - below) * (v1 - v0))
+
+
 def normalize_slice(
     image: np.ndarray, low: float = 1.0, high: float = 99.0, name: str = "image"
 ) -> np.ndarray:
@@ -138,7 +154,8 @@ def normalize_slice(
         a /= magnitude  # now in [-1, 1]: no overflow below, for any finite input
     if a.ndim == 3 and a.shape[-1] == 2:
         a = np.concatenate([a, a.mean(axis=-1, keepdims=True)], axis=-1)
-    lo, hi = (float(v) for v in np.percentile(a, [low, high]))
+    # percentiles over all 3 output channels; a gray slice counts 3 times, as if replicated
+    lo, hi = _percentiles(a, (low, high), repeat=3 if a.ndim == 2 or a.shape[-1] == 1 else 1)
     if not hi > lo:  # very sparse images: fall back to min/max
         lo, hi = float(a.min()), float(a.max())
     if hi > lo:

@@ -235,6 +235,8 @@ def build_model(
     w: Path | None = None
     if info.kind != "classical" and pretrained:
         w = Path(weights) if weights is not None else info.weights
+        if weights is not None and not w.is_file():
+            raise FileNotFoundError(f"weights file {w} (weights= for model {name!r}) does not exist; check the path")
         if w is None or not w.is_file():
             raise FileNotFoundError(
                 f"model {name!r} has no weights file at {w}; train it (clickseg train), pass "
