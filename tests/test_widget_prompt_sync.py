@@ -129,3 +129,16 @@ def test_coming_back_to_a_slice_keeps_per_click_undo(annotator):
     viewer.dims.set_current_step(0, 1)
     w.undo()
     assert _session_clicks(w) == [(30, 32, True), (33, 35, True)] == _layer_clicks(w)
+
+
+def test_box_undo_redo_on_a_stack(annotator):
+    vol = np.stack([_disk_image(64, (30, 32), 14, seed=s) for s in range(3)])
+    viewer, w = annotator(vol)
+    viewer.dims.set_current_step(0, 1)
+    w.prompts.box.add_rectangles(np.array([[1, 15, 15], [1, 15, 45], [1, 45, 45], [1, 45, 15]]))
+    box = w.session.box
+    assert box is not None
+    w.undo()
+    assert len(w.prompts.box.data) == 0
+    w.redo()
+    assert w.prompts.box_on((1,)) == box and len(w.prompts.box.data) == 1

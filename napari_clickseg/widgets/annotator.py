@@ -29,6 +29,7 @@ from ..core.persistence import ObjectRecord
 from ..core.session import InteractiveSession, SessionHistory
 from ..models.registry import get_model_info, list_models, load_model
 from . import save_resume
+from .autosave import Autosaver
 from .layers import ImageGeometry, PromptLayers
 from .panel import NEW_LABELS, build_panel
 from .shortcuts import bind_shortcuts, shortcut_help, unbind_shortcuts
@@ -70,6 +71,8 @@ class AnnotatorWidget(QWidget):
         self._slice_history: OrderedDict[tuple[int, ...], SessionHistory] = OrderedDict()
         self._syncing = False
         self.volume = VolumeTools(self)
+        #: autosave of labels and prompts in the per-user folder (``widgets/autosave.py``)
+        self.autosave = Autosaver(self)
         self._predicting = False  # a background prediction is running
         self._pending = False  # prompts changed since the last prediction started
         #: predictions computed for prompts that changed while they ran, and therefore dropped
@@ -122,6 +125,7 @@ class AnnotatorWidget(QWidget):
         elif layer is self.target:
             self.target = None
             self.history.clear()
+            self.autosave.watch(None)
         self._refresh_layer_lists()
 
     def refresh_models(self) -> None:
@@ -209,6 +213,7 @@ class AnnotatorWidget(QWidget):
         self.image_combo.blockSignals(True)
         self.image_combo.setCurrentText(layer.name)
         self.image_combo.blockSignals(False)
+        self.autosave.image_opened()  # offers to restore an autosave of this image
         return True
 
     def _rebuild_geometry(self) -> None:
@@ -216,6 +221,7 @@ class AnnotatorWidget(QWidget):
             self.set_image_layer(self.geometry.layer, force=True)
 
     def _drop_image(self) -> None:
+        self.autosave.image_closed()
         if self.prompts is not None:
             unbind_shortcuts([self.prompts.positive, self.prompts.negative, self.prompts.box])
             self.prompts.remove()
@@ -264,6 +270,7 @@ class AnnotatorWidget(QWidget):
         if layer is not self.target:
             self.history.clear()
         self.target = layer
+        self.autosave.watch(layer)
         self._refresh_layer_lists()
         self.labels_combo.setCurrentText(layer.name)
         return layer
@@ -525,6 +532,7 @@ class AnnotatorWidget(QWidget):
             self.target.data_setitem(idx, after)
         self.history.push(edit)
         self.records.extend(edit.meta.get("records", []))
+        self.autosave.save_now()  # committed labels reach the disk at once
 
     def commit(self, label_id: int | None = None) -> int | None:
         """Write the current object into the target layer; returns the id written.
@@ -598,9 +606,14 @@ class AnnotatorWidget(QWidget):
         """Resume: load a labels file (+ its prompts JSON) as the target layer."""
         return save_resume.load(self, path)
 
+    def restore_autosave(self) -> Labels | None:
+        """Restore the autosave offered for this image (labels as a new layer, prompts)."""
+        return self.autosave.restore()
+
     # ------------------------------------------------------------------ teardown
     def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
         self.cancel()
+        self.autosave.stop()
         unbind_shortcuts([self.viewer])
         if self._on_mouse in self.viewer.mouse_drag_callbacks:
             self.viewer.mouse_drag_callbacks.remove(self._on_mouse)

@@ -246,6 +246,12 @@ class PromptLayers:
         finally:
             self._syncing = False
 
+    def slices_with_prompts(self) -> list[tuple[int, ...]]:
+        """Leading indices of every slice holding a click or a box, sorted."""
+        leads = {self.geometry.spatial_of(p)[0] for layer in (self.positive, self.negative) for p in layer.data}
+        leads |= {self.geometry.spatial_of(v[0])[0] for v in self.box.data}
+        return sorted(leads)
+
     # -- box ------------------------------------------------------------------------------
     def box_on(self, lead: tuple[int, ...]) -> Box | None:
         """The newest rectangle drawn on slice ``lead`` as a Box (None if none)."""
@@ -261,7 +267,8 @@ class PromptLayers:
         self.clear_box_on(lead)
         if box is not None:
             r0, c0, r1, c1 = box.as_tuple()
-            corners = [self.geometry.point_for(lead, r, c) for r, c in ((r0, c0), (r1, c1))]
+            # four corners: napari takes two only for 2D layers
+            corners = [self.geometry.point_for(lead, r, c) for r, c in ((r0, c0), (r0, c1), (r1, c1), (r1, c0))]
             self.box.add_rectangles(np.asarray(corners, float))
 
     def clear_box_on(self, lead: tuple[int, ...], keep_newest: bool = False) -> None:
