@@ -315,6 +315,7 @@ class AnnotatorWidget(QWidget):
             return
         index = self.current_index()
         if index == self._index:
+            self._show()  # back on the session's slice (its preview was cleared on leaving)
             return
         self.prompts.show_mask(index, None)
         if self.prompts.clicks_on(index) or self.prompts.box_on(index) is not None:
@@ -498,8 +499,8 @@ class AnnotatorWidget(QWidget):
             self.prompts.clear_box_on(index)
         finally:
             self._syncing = False
-        if self.session is not None and self.session.has_image:
-            self.session.reset()
+        if self.session is not None and self.session.has_image and self._index == index:
+            self.session.reset()  # (a session holding another slice keeps that slice's object)
         self.prompts.show_mask(index, None)
 
     def undo(self) -> None:
