@@ -8,6 +8,7 @@ prompts of every slice, the session's input and the preview are compared after e
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ def _engine():
         pytest.skip(f"{SCRIPT} is not beside the tests (installed package without the repository)")
     spec = importlib.util.spec_from_file_location("soak_annotator", SCRIPT)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
