@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from napari_clickseg.core.autosave import (
-    Autosave, SlicePrompts, atomic_write, autosave_dir, autosave_enabled, image_signature,
+    Autosave,
+    SlicePrompts,
+    atomic_write,
+    autosave_dir,
+    autosave_enabled,
+    image_signature,
 )
 from napari_clickseg.core.clicks import Box, Click
 from napari_clickseg.core.persistence import ObjectRecord

@@ -24,7 +24,13 @@ from napari_clickseg.core.clicks import Box, Click
 from napari_clickseg.core.datasets import load_objects
 from napari_clickseg.core.io import write_labels
 from napari_clickseg.core.session import InteractiveSession
-from napari_clickseg.models.registry import build_model, get_model_info, list_models, load_model, user_models_dir
+from napari_clickseg.models.registry import (
+    build_model,
+    get_model_info,
+    list_models,
+    load_model,
+    user_models_dir,
+)
 from napari_clickseg.models.weights_io import WeightsError
 
 GOOD = np.random.default_rng(0).integers(0, 255, (48, 64), dtype=np.uint8)

@@ -12,7 +12,13 @@ import logging
 import pytest
 
 from napari_clickseg.cli import main
-from napari_clickseg.models.registry import build_model, get_model_info, list_models, load_model, user_models_dir
+from napari_clickseg.models.registry import (
+    build_model,
+    get_model_info,
+    list_models,
+    load_model,
+    user_models_dir,
+)
 
 BROKEN = {
     "not-an-object": ("[1, 2]", r"holds a JSON list, not an object"),

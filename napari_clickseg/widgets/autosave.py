@@ -21,7 +21,12 @@ import zlib
 from typing import Any
 
 import numpy as np
-from napari.utils.notifications import Notification, NotificationSeverity, notification_manager, show_warning
+from napari.utils.notifications import (
+    Notification,
+    NotificationSeverity,
+    notification_manager,
+    show_warning,
+)
 from qtpy.QtCore import QTimer
 
 from ..core.autosave import Autosave, AutosaveState, SlicePrompts, autosave_enabled, image_signature
