@@ -5,8 +5,9 @@ point tool, bursts of clicks without waiting for the background predictions, poi
 deletions, boxes, undo/redo, commit, reset, slice and model switches) runs on a small 3D stack
 while a *shadow model* keeps, independently of the widget, what the user should see:
 
-* the committed labels (a commit writes the session's mask where no object is, with the next
-  free id; undo/redo of commits; at most 100 undo steps, as ``LabelHistory``);
+* the committed labels (a commit writes the session's mask with the next free id where no
+  object is, or over other objects with *overwrite* ticked; undo/redo of commits; at most 100
+  undo steps, as ``LabelHistory``);
 * the ordered prompts (clicks oldest first, and box) of every slice, and their undo history
   (one step per click, box or point edit; a slice's history kept while the user visits another;
   replayed click by click after a model switch).
@@ -143,13 +144,13 @@ class Shadow:
             return "labels"
         return "none"
 
-    def commit(self, current: tuple[int, ...], mask: np.ndarray | None) -> int | None:
+    def commit(self, current: tuple[int, ...], mask: np.ndarray | None, overwrite: bool = False) -> int | None:
         if self.S is None or self.S != current or mask is None or not mask.any():
             return None
         self.has_target = True
         label_id = int(self.labels.max()) + 1
         sl = self.labels[current]
-        new = mask & (sl == 0)
+        new = mask if overwrite else mask & (sl == 0)  # other objects keep their pixels unless overwrite
         if not new.any():
             return None
         before = self.labels.copy()
@@ -286,11 +287,13 @@ class Soak:
             w.redo()
         elif kind == "commit":
             mask = w.session.mask.copy() if (w.session.has_image and w._index == z) else None
-            expected = sh.commit(z, mask)
+            overwrite = bool(self.rng.random() < 0.3)
+            w.overwrite_box.setChecked(overwrite)
+            expected = sh.commit(z, mask, overwrite)
             got = w.commit()
             if got != expected:
                 self.fail(f"commit wrote id {got}, the shadow expected {expected}")
-            kind = "commit" if expected else "commit-nothing"
+            kind = ("commit-overwrite" if overwrite else "commit") if expected else "commit-nothing"
         elif kind == "reset":
             sh.reset(z)
             w.reset_object()

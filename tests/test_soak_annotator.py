@@ -40,5 +40,6 @@ def test_random_actions_keep_labels_and_prompt_order(make_napari_viewer, seed):
     counts = summary["counts"]
     assert summary["violations"] == 0
     # the run exercised what it claims to
-    for kind in ("click", "tool-add", "burst", "move", "delete", "box", "commit", "undo-prompt", "slice"):
+    for kind in ("click", "tool-add", "burst", "move", "delete", "box", "undo-prompt", "slice"):
         assert counts.get(kind, 0) > 0, (kind, counts)
+    assert counts.get("commit", 0) + counts.get("commit-overwrite", 0) > 0, counts
