@@ -289,6 +289,8 @@ def load_objects(
         raise ValueError(f"max_objects must be >= 0, got {max_objects}")
     if int(min_area) < 0:
         raise ValueError(f"min_area must be >= 0, got {min_area}")
+    if int(seed) < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
     spath = str(path)
     if spath in SAMPLE_DATASETS:
         if labels is not None:

@@ -41,7 +41,13 @@ def validate_slice(image: np.ndarray, name: str = "image") -> np.ndarray:
     """
     if image is None:
         raise TypeError(f"{name} is None; pass a 2D array HxW or HxWxC")
-    arr = np.asarray(image)
+    try:
+        arr = np.asarray(image)
+    except ValueError:  # numpy: "inhomogeneous shape" for nested lists of unequal lengths
+        raise ValueError(
+            f"{name} is a ragged sequence (rows or channels of different lengths); pass a "
+            f"rectangular array HxW or HxWxC"
+        ) from None
     if arr.dtype == bool:
         arr = arr.astype(np.uint8)
     if arr.size == 0:
@@ -101,6 +107,22 @@ def select_channels(image: np.ndarray, channels: Sequence[int] | None) -> np.nda
     return out[..., 0] if len(chans) == 1 else out
 
 
+def _percentiles(a: np.ndarray, qs: Sequence[float], repeat: int = 1) -> tuple[float, ...]:
+    """``np.percentile(np.repeat(a.ravel(), repeat), qs)`` (linear), without building the repeat.
+
+    Gray slices are normalised as their 3-channel replica would be (so a gray image and the
+    same image stored as equal RGB channels give identical results), at a third of the memory.
+    """
+    flat = a.ravel()
+    n = flat.size * repeat
+    pos = np.asarray(qs, dtype=np.float64) / 100.0 * (n - 1)
+    below = np.floor(pos).astype(np.int64)
+    above = np.minimum(below + 1, n - 1)
+    part = np.partition(flat, np.unique(np.concatenate([below, above]) // repeat))
+    v0, v1 = part[below // repeat], part[above // repeat]
+    return tuple(float(v) for v in v0 + (pos - below) * (v1 - v0))
+
+
 def normalize_slice(
     image: np.ndarray, low: float = 1.0, high: float = 99.0, name: str = "image"
 ) -> np.ndarray:
@@ -110,28 +132,44 @@ def normalize_slice(
     channel; a 4th channel (alpha) is dropped. Scaling uses the ``low``/``high`` percentiles
     over all channels together (so colour balance is kept), then clips to [0, 1].
 
+    The result does not depend on the image's offset or scale: ``a * image + b`` (``a > 0``)
+    gives the same output as ``image`` up to float rounding, for any finite values of any
+    dtype (the arithmetic runs in float64 on values first divided by their largest magnitude,
+    so values beyond the float32 range neither overflow nor lose their contrast). When the
+    percentiles coincide (very sparse images) the min and max are used instead.
+
     Args:
-        image: HxW or HxWxC (C in 1..4), any real dtype.
+        image: HxW or HxWxC (C in 1..4), any real dtype, finite, not constant.
         low, high: percentiles mapped to 0 and 1.
 
     Returns:
         float32 array HxWx3 in [0, 1].
     """
-    arr = validate_slice(image, name).astype(np.float32, copy=False)
-    if arr.ndim == 2:
-        arr = arr[..., None]
-    c = arr.shape[-1]
-    if c == 1:
-        arr = np.repeat(arr, 3, axis=-1)
-    elif c == 2:
-        arr = np.concatenate([arr, arr.mean(axis=-1, keepdims=True)], axis=-1)
-    elif c == 4:
+    arr = validate_slice(image, name)
+    if arr.ndim == 3 and arr.shape[-1] == 4:
         arr = arr[..., :3]
-    lo, hi = np.percentile(arr, [low, high])
-    if hi - lo < 1e-6:  # very sparse images: fall back to min/max
-        lo, hi = float(arr.min()), float(arr.max())
-    out = (arr - lo) / max(hi - lo, 1e-6)
-    return np.clip(out, 0.0, 1.0).astype(np.float32, copy=False)
+    a = arr.astype(np.float64)  # a copy: the caller's image is never changed
+    magnitude = float(max(abs(a.max()), abs(a.min())))
+    if magnitude > 0:
+        a /= magnitude  # now in [-1, 1]: no overflow below, for any finite input
+    if a.ndim == 3 and a.shape[-1] == 2:
+        a = np.concatenate([a, a.mean(axis=-1, keepdims=True)], axis=-1)
+    # percentiles over all 3 output channels; a gray slice counts 3 times, as if replicated
+    lo, hi = _percentiles(a, (low, high), repeat=3 if a.ndim == 2 or a.shape[-1] == 1 else 1)
+    if not hi > lo:  # very sparse images: fall back to min/max
+        lo, hi = float(a.min()), float(a.max())
+    if hi > lo:
+        a -= lo
+        a /= hi - lo
+        np.clip(a, 0.0, 1.0, out=a)
+    else:  # distinct values that underflowed to one after the division (subnormal inputs)
+        a[...] = 0.0
+    out = a.astype(np.float32)
+    if out.ndim == 2:
+        out = out[..., None]
+    if out.shape[-1] == 1:
+        out = np.repeat(out, 3, axis=-1)
+    return out
 
 
 def validate_prob(prob: np.ndarray | None, shape: Sequence[int], name: str = "prev_prob") -> np.ndarray | None:

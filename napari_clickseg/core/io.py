@@ -219,6 +219,11 @@ def read_labels(path: str | Path, ndim: int | None = None) -> np.ndarray:
         arr = arr.astype(np.int64)
     if not np.issubdtype(arr.dtype, np.integer):
         raise ValueError(f"label file {path} has dtype {arr.dtype}; labels must be integers")
+    if arr.size and np.issubdtype(arr.dtype, np.signedinteger) and arr.min() < 0:
+        raise ValueError(
+            f"label file {path} holds negative values (down to {int(arr.min())}); labels must be "
+            f"0 = background and 1..N = object ids"
+        )
     if ndim is not None and arr.ndim != ndim:
         want = "a 2D label image HxW" if ndim == 2 else "a label volume ZxHxW"
         raise ValueError(f"label file {path} has shape {arr.shape}; expected {want}")

@@ -19,7 +19,7 @@ import numpy as np
 from .clicks import Box, Click
 from .image import validate_slice
 
-__all__ = ["InteractiveSession", "SessionState", "FeatureStore", "DEFAULT_THRESHOLD"]
+__all__ = ["InteractiveSession", "SessionState", "SessionHistory", "FeatureStore", "DEFAULT_THRESHOLD"]
 
 #: RITM convention: ``prob > 0.49`` is the mask.
 DEFAULT_THRESHOLD = 0.49
@@ -46,6 +46,23 @@ class SessionState:
     clicks: tuple[Click, ...] = ()
     box: Box | None = None
     prob: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class SessionHistory:
+    """The undo/redo history of one session on one slice (see ``InteractiveSession.history``).
+
+    Attributes:
+        image_key: the feature key of the slice it belongs to.
+        shape: (H, W) of that slice.
+        states: undo stack, oldest first (the last is the current state).
+        redo: redo stack, the next redo last.
+    """
+
+    image_key: Hashable | None
+    shape: tuple[int, int] | None
+    states: tuple[SessionState, ...]
+    redo: tuple[SessionState, ...]
 
 
 class InteractiveSession:
@@ -218,6 +235,26 @@ class InteractiveSession:
             self._states.append(self._redo.pop())
             self.version += 1
         return self.mask
+
+    def history(self) -> SessionHistory:
+        """A snapshot of the undo/redo history (cheap: the states are immutable, not copied)."""
+        self._require_image()
+        return SessionHistory(self._image_key, self._shape, tuple(self._states), tuple(self._redo))
+
+    def restore_history(self, history: SessionHistory) -> bool:
+        """Bring back a ``history()`` snapshot taken on the slice now set (same key and size).
+
+        Returns:
+            True if restored; False (nothing changed) when the snapshot belongs to another
+            slice, another image or no key at all.
+        """
+        self._require_image()
+        if history.image_key is None or history.image_key != self._image_key or history.shape != self._shape:
+            return False
+        self._states = list(history.states)
+        self._redo = list(history.redo)
+        self.version += 1
+        return True
 
     def reset(self) -> None:
         """Forget the current object's prompts (the slice stays encoded)."""

@@ -57,6 +57,13 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--clicks, --repeats and --threads must be >= 1")
     from ..models.registry import get_model_info, split_flip
 
+    for m in models:
+        crop = split_flip(m)[0].partition("@")[2]
+        if "@" in m and not (crop.isdigit() and int(crop) > 0):
+            raise ValueError(
+                f"--models {m!r}: the part after '@' is a crop size in pixels (a positive integer, "
+                f"e.g. fdrn@320), got {crop!r}"
+            )
     # KeyError listing the names for a typo
     infos = {m: get_model_info(split_flip(m)[0].partition("@")[0]) for m in models}
     devices = _devices(args.device)

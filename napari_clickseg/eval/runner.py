@@ -73,6 +73,8 @@ class EvalConfig:
                 f"misleading must lie in 0..{int(self.max_clicks) - 1} (max_clicks - 1; the first "
                 f"click is never misleading), got {self.misleading}"
             )
+        if int(self.seed) < 0:
+            raise ValueError(f"seed must be >= 0 (it seeds numpy.random.default_rng), got {self.seed}")
 
 
 def target_key(target: float) -> str:

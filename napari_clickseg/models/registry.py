@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -55,6 +56,8 @@ def split_flip(spec: str) -> tuple[str, bool]:
 def flip_name(name: str, flip: bool) -> str:
     """The inverse of ``split_flip``: ``name`` with the flip suffix when ``flip``."""
     return name + FLIP_SUFFIX if flip else name
+
+log = logging.getLogger(__name__)
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
@@ -109,47 +112,97 @@ def user_models_dir() -> Path:
     return user_dir("models")
 
 
-def _user_models() -> dict[str, ModelInfo]:
+#: broken user cards already reported (path, mtime), so a menu refresh does not repeat the warning
+_WARNED: set[tuple[str, float]] = set()
+
+
+def _read_card(card_path: Path) -> tuple[ModelInfo | None, str | None]:
+    """One user model card -> (entry, None), or (None, why it cannot be used)."""
+    try:
+        card = json.loads(card_path.read_text())
+    except OSError as err:
+        return None, f"cannot be read ({err.strerror or err})"
+    except ValueError as err:
+        return None, f"is not valid JSON ({err})"
+    if not isinstance(card, dict):
+        return None, f"holds a JSON {type(card).__name__}, not an object (a model card is a JSON object)"
+    family = card.get("family")
+    if family is None:
+        return None, "has no \"family\" field naming the model family it was fine-tuned from"
+    learned = [n for n, i in _REGISTRY.items() if i.kind == "learned"]
+    base = _REGISTRY.get(family) if isinstance(family, str) else None
+    if base is None or base.kind != "learned":
+        return None, f"names family {family!r}, which is not a learned model family ({', '.join(learned)})"
+    description = card.get("description")
+    return ModelInfo(
+        name=card_path.stem,
+        builder=base.builder,
+        kind="user",
+        description=description if isinstance(description, str) and description else f"fine-tuned from {family}",
+        weights=card_path.with_suffix(".pt"),
+        family=family,
+    ), None
+
+
+def _scan_user_models() -> tuple[dict[str, ModelInfo], dict[str, tuple[Path, str]]]:
+    """The usable user models, and the broken cards as ``{name: (card path, why)}``.
+
+    A broken card never hides the other models: it is skipped with a logged warning (once per
+    version of the file) and ``get_model_info`` of its name says what is wrong.
+    """
     out: dict[str, ModelInfo] = {}
+    broken: dict[str, tuple[Path, str]] = {}
     folder = user_models_dir()
     if not folder.is_dir():
-        return out
+        return out, broken
     for card_path in sorted(folder.glob("*.json")):
-        try:
-            card = json.loads(card_path.read_text())
-        except (OSError, ValueError):
-            continue  # a broken card is reported when the model is loaded by name
-        family = card.get("family")
-        base = _REGISTRY.get(family) if isinstance(family, str) else None
-        if base is None or base.kind != "learned":
-            continue
         name = card_path.stem
         if name in _REGISTRY:
             continue
-        out[name] = ModelInfo(
-            name=name,
-            builder=base.builder,
-            kind="user",
-            description=card.get("description") or f"fine-tuned from {family}",
-            weights=card_path.with_suffix(".pt"),
-            family=family,
-        )
-    return out
+        info, why = _read_card(card_path)
+        if info is not None:
+            out[name] = info
+            continue
+        broken[name] = (card_path, why or "is not usable")
+        try:
+            stamp = (str(card_path), card_path.stat().st_mtime)
+        except OSError:
+            stamp = (str(card_path), -1.0)
+        if stamp not in _WARNED:
+            _WARNED.add(stamp)
+            log.warning("user model card %s %s; model %r skipped (fix or delete the file)", card_path, why, name)
+    return out, broken
+
+
+def _user_models() -> dict[str, ModelInfo]:
+    return _scan_user_models()[0]
 
 
 def list_models(kind: str | None = None) -> list[str]:
-    """Names of every model: classical, shipped learned families, user fine-tuned models."""
+    """Names of every model: classical, shipped learned families, user fine-tuned models.
+
+    User models whose card is broken are left out (with a logged warning naming the file).
+    """
     infos = {**_REGISTRY, **_user_models()}
     return [n for n, i in infos.items() if kind is None or i.kind == kind]
 
 
 def get_model_info(name: str) -> ModelInfo:
-    """Registry entry of ``name``; raises KeyError listing the available names."""
+    """Registry entry of ``name``.
+
+    Raises:
+        KeyError: unknown name (the message lists the available names).
+        ValueError: ``name`` is a user model whose card is broken (the message names the card
+            file and what is wrong with it).
+    """
     if name in _REGISTRY:
         return _REGISTRY[name]
-    user = _user_models()
+    user, broken = _scan_user_models()
     if name in user:
         return user[name]
+    if name in broken:
+        path, why = broken[name]
+        raise ValueError(f"user model {name!r} cannot be loaded: its model card {path} {why}; fix or delete it")
     raise KeyError(f"unknown model {name!r}; available: {', '.join(list_models())}")
 
 
@@ -182,10 +235,13 @@ def build_model(
     w: Path | None = None
     if info.kind != "classical" and pretrained:
         w = Path(weights) if weights is not None else info.weights
+        if weights is not None and not w.is_file():
+            raise FileNotFoundError(f"weights file {w} (weights= for model {name!r}) does not exist; check the path")
         if w is None or not w.is_file():
             raise FileNotFoundError(
-                f"model {name!r} has no weights file at {w}; train it (clickseg train) or pass "
-                f"weights=PATH (or pretrained=False for an untrained network)"
+                f"model {name!r} has no weights file at {w}; train it (clickseg train), pass "
+                f"weights=PATH to load_model, or use build_model({name!r}, pretrained=False) for an "
+                f"untrained network"
             )
     predictor = _resolve(info.builder)(info, device=device, weights=w)
     predictor.name = name

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable
 
@@ -25,10 +26,11 @@ from ..core.clicks import Click
 from ..core.feature_cache import FeatureCache, default_cache_dir, feature_key, model_identity
 from ..core.labels import Edit, LabelHistory, commit_mask, next_free_id
 from ..core.persistence import ObjectRecord
-from ..core.session import InteractiveSession
+from ..core.session import InteractiveSession, SessionHistory
 from ..models.registry import get_model_info, list_models, load_model
 from . import save_resume
 from .busy import BusyIndicator
+from .autosave import Autosaver
 from .layers import ImageGeometry, PromptLayers
 from .object_list import ObjectList
 from .panel import NEW_LABELS, build_panel
@@ -73,8 +75,12 @@ class AnnotatorWidget(QWidget):
         # encoder features: 64 slices in memory, and on disk (bounded) for later sessions
         self._store = LockedStore(FeatureCache(max_items=64, disk_dir=default_cache_dir(), max_disk_bytes=2 << 30))
         self._index: tuple[int, ...] | None = None  # slice the session holds
+        #: undo/redo history of the slices left with an unfinished object (newest last, bounded)
+        self._slice_history: OrderedDict[tuple[int, ...], SessionHistory] = OrderedDict()
         self._syncing = False
         self.volume = VolumeTools(self)
+        #: autosave of labels and prompts in the per-user folder (``widgets/autosave.py``)
+        self.autosave = Autosaver(self)
         self._predicting = False  # a background prediction is running
         self._pending = False  # prompts changed since the last prediction started
         #: predictions computed for prompts that changed while they ran, and therefore dropped
@@ -149,6 +155,7 @@ class AnnotatorWidget(QWidget):
     def _drop_target(self) -> None:
         self.link.detach()
         self.objects.watch(None)
+        self.autosave.watch(None)
         self.target = None
         self.history.clear()
 
@@ -190,6 +197,7 @@ class AnnotatorWidget(QWidget):
         self._make_predictor = factory or (lambda: copy.deepcopy(predictor))
         self.session = InteractiveSession(predictor, feature_store=self._store)
         self._index = None
+        self._slice_history.clear()  # made with the old model
         if self.model_combo.findText(self.model_name) < 0:
             self.model_combo.addItem(self.model_name)
         self.model_combo.setCurrentText(self.model_name)
@@ -239,6 +247,7 @@ class AnnotatorWidget(QWidget):
         self.image_combo.blockSignals(True)
         self.image_combo.setCurrentText(layer.name)
         self.image_combo.blockSignals(False)
+        self.autosave.image_opened()  # offers to restore an autosave of this image
         return True
 
     def _show_current_image(self) -> None:
@@ -260,10 +269,12 @@ class AnnotatorWidget(QWidget):
             self.set_image_layer(self.geometry.layer, force=True)
 
     def _drop_image(self) -> None:
+        self.autosave.image_closed()
         if self.prompts is not None:
             unbind_shortcuts(self.prompts.layers)
             self.prompts.remove()
         self.prompts, self.geometry, self._index = None, None, None
+        self._slice_history.clear()
 
     def _attach_prompts(self) -> None:
         assert self.geometry is not None
@@ -316,6 +327,7 @@ class AnnotatorWidget(QWidget):
         self.target = layer
         self.link.attach(layer)
         self.objects.watch(layer)
+        self.autosave.watch(layer)
         self._refresh_layer_lists()
         self.labels_combo.setCurrentText(layer.name)
         return layer
@@ -340,6 +352,12 @@ class AnnotatorWidget(QWidget):
         index = self.current_index()
         if index == self._index and self.session.has_image:
             return True
+        if self._index is not None and self.session.has_image and self.session.can_undo:
+            # leaving a slice with an unfinished object: keep its undo history for coming back
+            self._slice_history[self._index] = self.session.history()
+            self._slice_history.move_to_end(self._index)
+            while len(self._slice_history) > 16:
+                self._slice_history.popitem(last=False)
         image = self.geometry.get_slice(index)
         try:
             self.session.set_image(image, key=feature_key(image, self.model_key))
@@ -348,6 +366,9 @@ class AnnotatorWidget(QWidget):
             self._index = None
             return False
         self._index = index
+        kept = self._slice_history.pop(index, None)
+        if kept is not None:
+            self.session.restore_history(kept)  # refused (False) if the slice's data changed
         return True
 
     def _on_step(self, event: Any = None) -> None:
@@ -355,6 +376,7 @@ class AnnotatorWidget(QWidget):
             return
         index = self.current_index()
         if index == self._index:
+            self._show()  # back on the session's slice (its preview was cleared on leaving)
             return
         self.prompts.show_mask(index, None)
         if self.prompts.clicks_on(index) or self.prompts.box_on(index) is not None:
@@ -455,7 +477,13 @@ class AnnotatorWidget(QWidget):
         def job() -> tuple[int, tuple[int, ...], np.ndarray]:
             if box != session.box:
                 session.set_box(box)
-            session.set_clicks(clicks)
+            done = session.clicks
+            if len(clicks) > len(done) and tuple(clicks[: len(done)]) == done:
+                # clicks added (a burst, or a slice replayed): one undo step per click
+                for k in range(len(done) + 1, len(clicks) + 1):
+                    session.set_clicks(clicks[:k])
+            else:
+                session.set_clicks(clicks)
             return session.version, index, session.mask
 
         if not self.background_box.isChecked():
@@ -543,6 +571,8 @@ class AnnotatorWidget(QWidget):
         self._syncing = True
         try:
             self.prompts.set_clicks_on(self._index, self.session.clicks)
+            if self.prompts.box_on(self._index) != self.session.box:
+                self.prompts.set_box_on(self._index, self.session.box)
         finally:
             self._syncing = False
         self._show()
@@ -563,8 +593,8 @@ class AnnotatorWidget(QWidget):
             self.prompts.clear_box_on(index)
         finally:
             self._syncing = False
-        if self.session is not None and self.session.has_image:
-            self.session.reset()
+        if self.session is not None and self.session.has_image and self._index == index:
+            self.session.reset()  # (a session holding another slice keeps that slice's object)
         self.prompts.show_mask(index, None)
 
     def undo(self) -> None:
@@ -603,6 +633,7 @@ class AnnotatorWidget(QWidget):
             self.link.write(idx, after)
         self.history.push(edit)
         self.records.extend(edit.meta.get("records", []))
+        self.autosave.save_now()  # committed labels reach the disk at once
 
     def commit(self, label_id: int | None = None) -> int | None:
         """Write the current object into the target layer; returns the id written.
@@ -676,10 +707,15 @@ class AnnotatorWidget(QWidget):
         """Resume: load a labels file (+ its prompts JSON) as the target layer."""
         return save_resume.load(self, path)
 
+    def restore_autosave(self) -> Labels | None:
+        """Restore the autosave offered for this image (labels as a new layer, prompts)."""
+        return self.autosave.restore()
+
     # ------------------------------------------------------------------ teardown
     def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
         self.cancel()
         self.link.detach()
+        self.autosave.stop()
         unbind_shortcuts([self.viewer])
         if self._on_mouse in self.viewer.mouse_drag_callbacks:
             self.viewer.mouse_drag_callbacks.remove(self._on_mouse)

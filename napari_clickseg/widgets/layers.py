@@ -156,6 +156,12 @@ class PromptLayers:
         )
         self._order = 0
         self._shown: tuple[tuple[int, ...], tuple[slice, slice]] | None = None
+        # order numbers of points added by any tool (napari's own, paste, scripts) are ours:
+        # the new points (the tail beyond the last known count) get the next numbers
+        self._syncing = False
+        self._counts = {id(self.positive): 0, id(self.negative): 0}
+        for layer in (self.positive, self.negative):
+            layer.events.data.connect(lambda event, layer=layer: self._on_points_data(layer, event))
 
     @property
     def layers(self) -> list[Any]:
@@ -168,43 +174,89 @@ class PromptLayers:
 
     # -- clicks ---------------------------------------------------------------------------
     def next_order(self) -> int:
+        """A fresh click order number, larger than every number given so far."""
         self._order += 1
-        for layer in (self.positive, self.negative):
-            layer.feature_defaults = {ORDER: self._order + 1}
         return self._order
 
+    def _orders(self, layer: Any) -> np.ndarray:
+        n = len(layer.data)
+        orders = np.array(layer.features[ORDER], dtype=np.int64) if n else np.zeros(0, np.int64)
+        return orders[:n] if len(orders) >= n else np.concatenate([orders, np.zeros(n - len(orders), np.int64)])
+
+    def _on_points_data(self, layer: Any, event: Any) -> None:
+        """Number points added to ``layer`` by any tool after every existing click.
+
+        napari gives a new point the layer's ``feature_defaults``, which napari itself sets to
+        the order of whatever point was selected last: stale or duplicate numbers. Connected
+        before the annotator's own handler, so the annotator reads the corrected order.
+        """
+        if self._syncing or str(getattr(event, "action", "changed")) not in ("added", "changed", "removed"):
+            return
+        before, n = self._counts[id(layer)], len(layer.data)
+        self._counts[id(layer)] = n
+        if n <= before:
+            return
+        orders = self._orders(layer)
+        other = self.negative if layer is self.positive else self.positive
+        self._order = max([self._order, *orders[:before].tolist(), *self._orders(other).tolist()])
+        for k in range(before, n):
+            orders[k] = self.next_order()
+        self._syncing = True
+        try:
+            layer.features = {ORDER: orders}
+        finally:
+            self._syncing = False
+
     def add_click(self, coords: np.ndarray, is_positive: bool) -> None:
-        """Add one click point (data coordinates); fires the layer's data event."""
+        """Add one click point (data coordinates); fires the layer's data event.
+
+        The point is numbered after every existing click (``_on_points_data``).
+        """
         layer = self.positive if is_positive else self.negative
-        layer.feature_defaults = {ORDER: self.next_order()}
         layer.add(np.asarray(coords, float)[None])
 
     def clicks_on(self, lead: tuple[int, ...]) -> list[Click]:
         """Clicks whose point lies on slice ``lead``, in click order."""
         found: list[tuple[int, Click]] = []
         for layer, pos in ((self.positive, True), (self.negative, False)):
-            orders = np.asarray(layer.features[ORDER]) if len(layer.data) else np.zeros(0, int)
+            orders = self._orders(layer)
             for k, p in enumerate(layer.data):
                 plead, r, c = self.geometry.spatial_of(p)
                 if plead == lead:
-                    found.append((int(orders[k]) if k < len(orders) else 0, Click(r, c, pos)))
+                    found.append((int(orders[k]), Click(r, c, pos)))
         found.sort(key=lambda t: t[0])
         self._order = max([self._order] + [o for o, _ in found])
         return [c for _, c in found]
 
     def set_clicks_on(self, lead: tuple[int, ...], clicks: Sequence[Click]) -> None:
-        """Replace the points on slice ``lead`` by ``clicks`` (other slices untouched)."""
-        for layer, pos in ((self.positive, True), (self.negative, False)):
-            keep = [k for k, p in enumerate(layer.data) if self.geometry.spatial_of(p)[0] != lead]
-            orders = list(np.asarray(layer.features[ORDER])[keep]) if len(layer.data) else []
-            pts = [layer.data[k] for k in keep]
-            for c in clicks:
-                if c.is_positive == pos:
-                    pts.append(self.geometry.point_for(lead, c.row, c.col))
-                    orders.append(self.next_order())
-            layer.data = np.asarray(pts, float).reshape(-1, layer.ndim)
-            layer.features = {ORDER: np.asarray(orders, int)}
-            layer.selected_data = set()
+        """Replace the points on slice ``lead`` by ``clicks`` (other slices untouched).
+
+        ``clicks`` are oldest first; their order numbers follow that order across both
+        polarities, so ``clicks_on(lead)`` gives ``clicks`` back.
+        """
+        numbered = [(self.next_order(), c) for c in clicks]
+        self._syncing = True
+        try:
+            for layer, pos in ((self.positive, True), (self.negative, False)):
+                keep = [k for k, p in enumerate(layer.data) if self.geometry.spatial_of(p)[0] != lead]
+                orders = self._orders(layer)[keep].tolist()
+                pts = [layer.data[k] for k in keep]
+                for order, c in numbered:
+                    if c.is_positive == pos:
+                        pts.append(self.geometry.point_for(lead, c.row, c.col))
+                        orders.append(order)
+                layer.data = np.asarray(pts, float).reshape(-1, layer.ndim)
+                layer.features = {ORDER: np.asarray(orders, np.int64)}
+                layer.selected_data = set()
+                self._counts[id(layer)] = len(layer.data)
+        finally:
+            self._syncing = False
+
+    def slices_with_prompts(self) -> list[tuple[int, ...]]:
+        """Leading indices of every slice holding a click or a box, sorted."""
+        leads = {self.geometry.spatial_of(p)[0] for layer in (self.positive, self.negative) for p in layer.data}
+        leads |= {self.geometry.spatial_of(v[0])[0] for v in self.box.data}
+        return sorted(leads)
 
     # -- box ------------------------------------------------------------------------------
     def box_on(self, lead: tuple[int, ...]) -> Box | None:
@@ -215,6 +267,15 @@ class PromptLayers:
                 rows, cols = verts[:, -2], verts[:, -1]
                 return Box(rows.min(), cols.min(), rows.max(), cols.max())
         return None
+
+    def set_box_on(self, lead: tuple[int, ...], box: Box | None) -> None:
+        """Make ``box`` (or no box) the only rectangle on slice ``lead``; fires the layer's events."""
+        self.clear_box_on(lead)
+        if box is not None:
+            r0, c0, r1, c1 = box.as_tuple()
+            # four corners: napari takes two only for 2D layers
+            corners = [self.geometry.point_for(lead, r, c) for r, c in ((r0, c0), (r0, c1), (r1, c1), (r1, c0))]
+            self.box.add_rectangles(np.asarray(corners, float))
 
     def clear_box_on(self, lead: tuple[int, ...], keep_newest: bool = False) -> None:
         idx = [k for k, v in enumerate(self.box.data) if self.geometry.spatial_of(v[0])[0] == lead]
