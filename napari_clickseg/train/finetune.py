@@ -91,7 +91,7 @@ class FinetuneConfig:
     object_roi: float = 0.0
     supervised_rounds: int = 2
     objects_per_image: int = 2
-    max_iterative: int = 1
+    max_iterative: int = 3
     precision: str = "auto"
     data_workers: int = 1
     allow_untrained: bool = False
