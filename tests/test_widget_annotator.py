@@ -9,15 +9,8 @@ pytest.importorskip("napari")
 pytestmark = pytest.mark.gui
 
 
-def _disk_image(size=96, centre=(40, 50), radius=18, seed=0):
-    rr, cc = np.ogrid[:size, :size]
-    disk = (rr - centre[0]) ** 2 + (cc - centre[1]) ** 2 <= radius**2
-    img = 0.15 + 0.7 * disk + np.random.default_rng(seed).normal(0, 0.04, disk.shape)
-    return img.astype(np.float32), disk
-
-
-def _iou(a, b):
-    return np.count_nonzero(a & b) / max(1, np.count_nonzero(a | b))
+from _shapes import disk_image as _disk_image  # noqa: E402
+from _shapes import iou as _iou  # noqa: E402
 
 
 @pytest.fixture

@@ -11,12 +11,11 @@ import pytest
 pytest.importorskip("napari")
 pytestmark = pytest.mark.gui
 
+from _shapes import disk_image  # noqa: E402
 
-def _disk_image(size=96, centre=(40, 50), radius=18, seed=0):
-    rr, cc = np.ogrid[:size, :size]
-    disk = (rr - centre[0]) ** 2 + (cc - centre[1]) ** 2 <= radius**2
-    img = 0.15 + 0.7 * disk + np.random.default_rng(seed).normal(0, 0.04, disk.shape)
-    return img.astype(np.float32)
+
+def _disk_image(**kw):
+    return disk_image(**kw)[0]
 
 
 @pytest.fixture
