@@ -146,7 +146,8 @@ class StoreIdentity:
 
     def describe(self) -> str:
         sha = f"weights sha256 {self.weights_sha256[:12]}..." if self.weights_sha256 else "no weights file"
-        return f"model {self.model!r} ({sha})"
+        flip = ", flip test-time augmentation" if "+flip" in self.identity else ""
+        return f"model {self.model!r} ({sha}{flip})"
 
 
 def _check_identity(path: Path, stored: StoreIdentity, wanted: StoreIdentity) -> None:
