@@ -178,7 +178,7 @@ def _client(distributed: Any, scheduler: str | None, workers: int) -> tuple[Any,
         raise ValueError(f"--workers must be >= 1, got {workers}")
     cluster = distributed.LocalCluster(
         n_workers=workers, threads_per_worker=1, processes=False,
-        scheduler_kwargs={"dashboard": False}, worker_dashboard_address=None, silence_logs=logging.WARNING,
+        dashboard_address=":0", silence_logs=logging.WARNING,
     )
     client = distributed.Client(cluster)
     return client, [client, cluster]
