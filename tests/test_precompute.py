@@ -26,7 +26,7 @@ def write_volume(path, n: int = 4, size: int = 64) -> np.ndarray:
     yy, xx = np.mgrid[:size, :size]
     for z in range(n):
         vol[z][(yy - 30) ** 2 + (xx - 26 - 3 * z) ** 2 < 90] = 230
-    tifffile.imwrite(path, vol)
+    tifffile.imwrite(path, vol, photometric="minisblack")
     return vol
 
 
@@ -125,6 +125,6 @@ def test_folder_of_images_and_unusable_slices(tmp_path):
 
     vol = write_volume(tmp_path / "v.tif", n=2)
     vol[1] = 7  # a constant slice cannot be segmented: reported, not stored
-    tifffile.imwrite(tmp_path / "v.tif", vol)
+    tifffile.imwrite(tmp_path / "v.tif", vol, photometric="minisblack")
     report = precompute(tmp_path / "v.tif", tmp_path / "s.zarr", CPU, workers=1, progress=False)
     assert (report.encoded, report.unusable) == (1, (1,))

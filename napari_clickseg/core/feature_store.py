@@ -40,6 +40,7 @@ __all__ = [
     "DISTRIBUTED_HINT",
     "StoreIdentity",
     "StoreMismatchError",
+    "check_identity",
     "ZarrFeatureStore",
     "import_zarr",
 ]
@@ -150,7 +151,8 @@ class StoreIdentity:
         return f"model {self.model!r} ({sha}{flip})"
 
 
-def _check_identity(path: Path, stored: StoreIdentity, wanted: StoreIdentity) -> None:
+def check_identity(path: Path, stored: StoreIdentity, wanted: StoreIdentity) -> None:
+    """Raise ``StoreMismatchError`` (naming both models) unless the store at ``path`` fits ``wanted``."""
     if stored.identity != wanted.identity:
         raise StoreMismatchError(
             f"feature store {path} was made by {stored.describe()}, not by {wanted.describe()}; its "
@@ -206,7 +208,7 @@ class ZarrFeatureStore:
         group = cls._open_group(p, "r")
         stored = cls._stored_identity(p, group)
         if expect is not None:
-            _check_identity(p, stored, expect if isinstance(expect, StoreIdentity) else StoreIdentity.of(expect))
+            check_identity(p, stored, expect if isinstance(expect, StoreIdentity) else StoreIdentity.of(expect))
         return cls(p, group, stored, writable=False)
 
     @classmethod
@@ -220,7 +222,7 @@ class ZarrFeatureStore:
         p = Path(path)
         if p.exists():
             group = cls._open_group(p, "a")
-            _check_identity(p, cls._stored_identity(p, group), identity)
+            check_identity(p, cls._stored_identity(p, group), identity)
         else:
             zarr = import_zarr()
             group = zarr.open_group(str(p), mode="w")
