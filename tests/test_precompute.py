@@ -3,6 +3,8 @@ and a session then encodes nothing for the stored slices."""
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -11,8 +13,11 @@ distributed = pytest.importorskip("distributed", reason="precompute needs dask[d
 
 import tifffile  # noqa: E402
 
-from napari_clickseg import InteractiveSession, load_model  # noqa: E402
-from napari_clickseg import cli  # noqa: E402
+from napari_clickseg import (  # noqa: E402
+    InteractiveSession,
+    cli,  # noqa: E402
+    load_model,
+)
 from napari_clickseg.core.feature_cache import FeatureCache, feature_key, model_identity  # noqa: E402
 from napari_clickseg.core.feature_store import ZarrFeatureStore, import_zarr  # noqa: E402
 from napari_clickseg.eval.precompute import ModelSpec, precompute, volume_slices, worker_models  # noqa: E402
@@ -128,3 +133,10 @@ def test_folder_of_images_and_unusable_slices(tmp_path):
     tifffile.imwrite(tmp_path / "v.tif", vol, photometric="minisblack")
     report = precompute(tmp_path / "v.tif", tmp_path / "s.zarr", CPU, workers=1, progress=False)
     assert (report.encoded, report.unusable) == (1, (1,))
+
+
+def test_missing_dask_names_the_extra(tmp_path, monkeypatch, capsys):
+    write_volume(tmp_path / "vol.tif", n=1)
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    assert cli.main(["precompute", str(tmp_path / "vol.tif"), "--out", str(tmp_path / "s.zarr")]) == 2
+    assert "pip install 'napari-clickseg[distributed]'" in capsys.readouterr().err

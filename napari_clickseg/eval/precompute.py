@@ -146,7 +146,7 @@ def worker_models() -> list[tuple[str, ModelSpec]]:
 
 def encode_slice(spec: ModelSpec, image: np.ndarray) -> tuple[str, Any]:
     """Worker task: ``(model_identity, features)`` of one slice (tensors on the CPU)."""
-    from ..core.feature_cache import _to_cpu, _from_disk
+    from ..core.feature_cache import _from_disk, _to_cpu
 
     predictor, lock = _worker_predictor(spec)
     with lock:  # a predictor is stateful: one slice at a time
