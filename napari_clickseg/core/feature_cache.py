@@ -11,7 +11,9 @@ recently used entries are evicted beyond ``max_items`` or ``max_bytes``. With ``
 every ``put`` also writes ``<key>.pt`` (tensors moved to CPU, ``torch.save``), and a memory miss
 falls back to the disk copy (``torch.load(weights_only=True)``); the folder is kept under
 ``max_disk_bytes`` by deleting the least recently used files (a read refreshes a file's time). Torch is imported lazily, so
-this module is usable (memory-only) without it.
+this module is usable (memory-only) without it. An optional read-only ``backing`` store (e.g. a
+``core.feature_store.ZarrFeatureStore`` filled by ``clickseg precompute``) is asked last, on a
+miss of memory and disk; its hits are kept in memory only (the store already holds them).
 """
 
 from __future__ import annotations
@@ -119,6 +121,8 @@ class FeatureCache:
             than this alone is kept on disk only (if any) and not in memory.
         disk_dir: folder for ``<key>.pt`` copies reused across sessions, or None.
         max_disk_bytes: most bytes of ``*.pt`` files kept in ``disk_dir`` (oldest use first out).
+        backing: anything with ``get(key)`` (e.g. a precomputed ``ZarrFeatureStore``), asked on
+            a miss of memory and disk; settable later through the ``backing`` attribute.
 
     Keys on disk must be file-name safe: use ``feature_key`` (hex). Other hashable keys work
     in memory; on disk they are hashed.
@@ -126,7 +130,7 @@ class FeatureCache:
 
     def __init__(
         self, max_items: int = 32, max_bytes: int = 2 << 30, disk_dir: str | Path | None = None,
-        max_disk_bytes: int = 4 << 30,
+        max_disk_bytes: int = 4 << 30, backing: Any = None,
     ) -> None:
         if max_items < 1:
             raise ValueError(f"max_items must be >= 1, got {max_items}")
@@ -140,6 +144,7 @@ class FeatureCache:
             self.disk_dir.mkdir(parents=True, exist_ok=True)
         self._items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
         self._bytes = 0
+        self.backing = backing
         self.hits = 0
         self.misses = 0
 
@@ -151,6 +156,8 @@ class FeatureCache:
             self.hits += 1
             return self._items[key][0]
         value = self._load(key)
+        if value is None and self.backing is not None:
+            value = self.backing.get(key)
         if value is None:
             self.misses += 1
             return None
@@ -165,7 +172,13 @@ class FeatureCache:
         self._remember(key, features)
 
     def __contains__(self, key: Hashable) -> bool:
-        return key in self._items or (self.disk_dir is not None and self._path(key).is_file())
+        if key in self._items or (self.disk_dir is not None and self._path(key).is_file()):
+            return True
+        if self.backing is None:
+            return False
+        if hasattr(type(self.backing), "__contains__"):
+            return key in self.backing
+        return self.backing.get(key) is not None
 
     def __len__(self) -> int:
         return len(self._items)

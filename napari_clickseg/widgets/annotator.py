@@ -207,6 +207,11 @@ class AnnotatorWidget(QWidget):
             show_info("clickseg: model changed; the current object is re-segmented with the new model")
             self._resegment()
 
+    def use_feature_store(self, store: Any) -> None:
+        """Read slices' features from ``store`` (``get(key)``, e.g. a ``ZarrFeatureStore`` made by
+        ``clickseg precompute``) before encoding them; None stops using it."""
+        self._store.store.backing = store
+
     def set_channels(self, channel_axis: int | None, channels: tuple[int, ...] | None = None) -> bool:
         """Use the first data axis as channels (``channel_axis=0``; up to 3 ``channels``) or none."""
         self.channels_edit.setText(",".join(map(str, channels or ())))

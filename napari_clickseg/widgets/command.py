@@ -23,6 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--flip-tta", action="store_true",
                         help="flip test-time augmentation for learned models (the slice and its mirror, averaged; ~1.5x time per click)")
     parser.add_argument("--finetune", action="store_true", help="also dock the fine-tuning widget")
+    parser.add_argument("--features", type=Path, default=None, metavar="STORE.zarr",
+                        help="read slices' encoder features from a store made by 'clickseg precompute' "
+                             "(slices found there are not encoded again; the store must match the model)")
 
 
 def _load_image(path: Path):
@@ -39,6 +42,17 @@ def _load_image(path: Path):
     return arr, rgb, {}
 
 
+def _attach_store(widget, store) -> None:
+    """Let ``widget`` read features from ``store`` after checking it was made for its model."""
+    from ..core.feature_store import StoreIdentity, check_identity
+
+    predictor = widget.session.predictor if widget.session is not None else None
+    if predictor is None:
+        raise ValueError(f"--features {store.path}: no model is loaded to use the store with")
+    check_identity(store.path, store.identity, StoreIdentity.of(predictor))
+    widget.use_feature_store(store)
+
+
 def run(args: argparse.Namespace) -> int:
     if args.image is not None and not args.image.is_file():
         raise FileNotFoundError(f"image file {args.image} does not exist")
@@ -52,6 +66,11 @@ def run(args: argparse.Namespace) -> int:
             "'xvfb-run -a clickseg annotate', or use the headless commands: 'clickseg evaluate --model fdrn "
             "--data sample-microscopy --out DIR' (simulated clicks) or the Python API"
         )
+    store = None
+    if args.features is not None:
+        from ..core.feature_store import ZarrFeatureStore
+
+        store = ZarrFeatureStore.open(args.features)  # a missing or foreign folder fails before napari opens
     if args.model is not None:
         from ..models.registry import list_models
 
@@ -78,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
     widget.device_combo.setCurrentText(args.device)
     widget.flip_box.setChecked(args.flip_tta)  # reloads the model with flip TTA when ticked
     widget.set_image_layer(image_name)
+    if store is not None:
+        _attach_store(widget, store)
     viewer.window.add_dock_widget(widget, name="ClickSeg annotator", area="right")
     if args.labels is not None:
         if args.labels.is_file():
