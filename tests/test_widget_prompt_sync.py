@@ -14,8 +14,8 @@ pytestmark = pytest.mark.gui
 from _shapes import disk_image  # noqa: E402
 
 
-def _disk_image(**kw):
-    return disk_image(**kw)[0]
+def _disk_image(*args, **kw):
+    return disk_image(*args, **kw)[0]
 
 
 @pytest.fixture
