@@ -20,7 +20,10 @@ from napari_clickseg import Box, Click, build_model, list_models
 from napari_clickseg.models.registry import get_model_info
 
 ALL = list_models()
+from napari_clickseg.models.networks import NETWORK_FAMILIES  # noqa: E402
+
 LEARNED = list_models("learned")
+FAMILIES = list(NETWORK_FAMILIES)  # network-level tests: each family once (fdrn-v2 is an fdrn)
 
 
 def _build(name: str):
@@ -105,7 +108,7 @@ def test_predict_never_reencodes_and_features_round_trip(name):
     assert np.array_equal(a, b)
 
 
-@pytest.mark.parametrize("name", LEARNED)
+@pytest.mark.parametrize("name", FAMILIES)
 def test_gradients_reach_every_parameter(name):
     from napari_clickseg.models.networks import build_network
 
@@ -165,7 +168,7 @@ def test_4096_slice_works():
     _check_prob(prob, img.shape)
 
 
-@pytest.mark.parametrize("name", LEARNED)
+@pytest.mark.parametrize("name", FAMILIES)
 def test_first_click_double_pass_inside_decode(name):
     """MFP: an all-zero previous map with a click costs two head passes (same in training)."""
     from napari_clickseg.models.networks import build_network

@@ -73,7 +73,9 @@ class ModelInfo:
         kind: ``"classical"``, ``"learned"`` or ``"user"``.
         description: one line for menus and ``clickseg models``.
         weights: weights file used by ``load_model`` (None for classical models).
-        family: for user models, the registered family they were fine-tuned from.
+        family: the network family when it is not ``name`` itself: for user models the family
+            they were fine-tuned from, for another shipped weights file of a family (e.g.
+            ``fdrn-v2``) that family; None for a family's own entry and classical models.
     """
 
     name: str
@@ -97,12 +99,17 @@ def register_model(
     kind: str,
     description: str,
     weights: str | Path | None = None,
+    family: str | None = None,
 ) -> ModelInfo:
-    """Add a model family to the registry (called at import time below)."""
+    """Add a model to the registry (called at import time below).
+
+    ``family`` names the network family of a learned model whose name is not the family's own
+    (another shipped weights file of that family, e.g. ``fdrn-v2``); None = the name itself.
+    """
     if kind not in ("classical", "learned"):
         raise ValueError(f"kind must be 'classical' or 'learned', got {kind!r}")
     w = None if weights is None else (WEIGHTS_DIR / weights if not Path(weights).is_absolute() else Path(weights))
-    info = ModelInfo(name=name, builder=builder, kind=kind, description=description, weights=w)
+    info = ModelInfo(name=name, builder=builder, kind=kind, description=description, weights=w, family=family)
     _REGISTRY[name] = info
     return info
 
@@ -277,6 +284,11 @@ register_model(
     "fdrn", "napari_clickseg.models.learned_predictor:build_fdrn", "learned",
     "FDRN: encoder once per slice, light click head per click (MFP + IOG box guidance); default",
     weights="fdrn.pt",
+)
+register_model(
+    "fdrn-v2", "napari_clickseg.models.learned_predictor:build_fdrn", "learned",
+    "FDRN v2 preview: the v2 training campaign so far (all data folders, more image kinds); not yet the default",
+    weights="fdrn-v2.pt", family="fdrn",
 )
 register_model(
     "fdrn-csfpn", "napari_clickseg.models.learned_predictor:build_fdrn_csfpn", "learned",

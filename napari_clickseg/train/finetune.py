@@ -180,7 +180,7 @@ def _load_base(base: str, cfg: FinetuneConfig) -> tuple[Any, str, dict[str, Any]
         net = load_network(base, device="cpu")
         return net, str(net.config.family), read_card(base)
     info = get_model_info(base)  # KeyError lists the names
-    family = info.family if info.kind == "user" else info.name
+    family = info.family or info.name
     if info.kind == "classical" or family not in NETWORK_FAMILIES:
         raise ValueError(f"base model {base!r} is not a learned network; choose one of {', '.join(NETWORK_FAMILIES)} "
                          f"or a fine-tuned model")
