@@ -67,6 +67,7 @@ def test_v2_config_draws_samples_from_every_source(shared_data):
     from napari_clickseg.train.mixture import DataMixture
 
     cfg = load_config(Path(__file__).resolve().parents[1] / "configs" / "fdrn-v2.toml")
+    cfg.data.root = str(shared_data)  # the installed package does not know the checkout's layout
     assert not set(cfg.data.left_out) & set(cfg.real_datasets())
     assert not set(cfg.data.left_out) & set(cfg.validation_datasets())
     assert set(cfg.real_datasets()) | set(cfg.data.left_out) == set(DATASETS)
