@@ -45,9 +45,7 @@ def fixed_batch(clicks: ClickSection, n: int = 4):
 def loss_curve(precision: Precision, steps: int = 25) -> list[float]:
     clicks = ClickSection(max_positive=2, max_negative=1, max_iterative=0, box_prob=0.0)
     batch = fixed_batch(clicks)
-    net = tiny_net()
-    if precision.channels_last:
-        net = net.to(memory_format=torch.channels_last)
+    net = precision.prepare(tiny_net())
     opt = torch.optim.Adam(net.parameters(), lr=3e-3)
     return [train_step(net, opt, batch, clicks, np.random.default_rng(k), CPU, precision=precision)["loss"]
             for k in range(steps)]

@@ -323,8 +323,7 @@ def finetune(
     clicks_cfg = ClickSection(max_iterative=cfg.max_iterative, box_prob=0.1, object_roi_prob=cfg.object_roi,
                               supervised_rounds=cfg.supervised_rounds, objects_per_image=cfg.objects_per_image)
     precision = resolve_precision(cfg.precision, device)
-    if precision.channels_last:  # before the optimiser sees the parameters
-        net = net.to(memory_format=torch.channels_last)
+    net = precision.prepare(net)  # before the optimiser sees the parameters
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     history: list[dict[str, Any]] = []
     losses: list[float] = []

@@ -68,7 +68,8 @@ class TrainLoop:
     """Optimises a network over a range of steps (see the module docstring).
 
     Args:
-        net: network with ``encode``/``decode``/``crop_size``.
+        net: network with ``encode``/``decode``/``crop_size``, laid out by
+            ``precision.prepare`` before its optimiser was built.
         optimizer: its optimiser; param groups may carry ``lr_mult``.
         data: the steps' batches.
         clicks: click settings of ``train_step``.
@@ -89,8 +90,6 @@ class TrainLoop:
         self.device, self.precision, self.grad_clip, self.freeze_bn = device, precision, grad_clip, freeze_bn
         self.workers, self.lr_at = workers, lr_at
         self.scaler = precision.scaler()
-        if precision.channels_last:
-            net.to(memory_format=torch.channels_last)
 
     def run(
         self,

@@ -67,6 +67,10 @@ class Precision:
         with torch.autocast(self.device_type, dtype=self.dtype):
             yield
 
+    def prepare(self, net: torch.nn.Module) -> torch.nn.Module:
+        """Put ``net``'s weights in this precision's memory layout (before an optimiser sees them)."""
+        return net.to(memory_format=torch.channels_last) if self.channels_last else net
+
     def scaler(self) -> torch.amp.GradScaler | None:
         """A gradient scaler for fp16, else None."""
         return torch.amp.GradScaler(self.device_type) if self.needs_scaler else None

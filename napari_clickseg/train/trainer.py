@@ -137,9 +137,7 @@ class Trainer:
             torch.set_num_threads(cfg.run.threads)
         self.mixture = DataMixture(cfg)
         self.precision = resolve_precision(cfg.run.precision, self.device)
-        self.net = build_training_network(cfg).to(self.device)
-        if self.precision.channels_last:  # before the optimiser sees the parameters
-            self.net = self.net.to(memory_format=torch.channels_last)
+        self.net = self.precision.prepare(build_training_network(cfg).to(self.device))
         self._init_card = _read_init_card(cfg.model.init)  # read once; every export cites it
         enc = [p for n, p in self.net.named_parameters() if n.startswith("encoder.")]
         rest = [p for n, p in self.net.named_parameters() if not n.startswith("encoder.")]
