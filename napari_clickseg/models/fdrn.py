@@ -19,7 +19,8 @@ crop ``rois`` and returns crop logits. The head's inputs, all at crop resolution
 ``propagation="sgn"`` (the ``fdrn-csfpn`` variant) replaces the dense 1/16 attention by CSFPN's
 sparse graph propagation at 1/4 (methods 4.3): every pixel attends to the click positions only.
 
-Logits at 1/4 are upsampled bilinearly to the crop size; the predictor pastes them back.
+Logits at 1/4 are upsampled bilinearly to the crop size (``refine > 0``: corrected at full crop
+resolution by ``models.refiner.Refiner``); the predictor pastes them back.
 MFP modulation is applied inside ``decode`` (inputs only, no gradient), including its
 first-click double pass (so the trainer and the predictor feed the head the same inputs); IOG
 guidance maps are zeros when there is no box.
@@ -40,6 +41,7 @@ from .fdrn_encoder import (
 )
 from .guidance import HeadInputs, mfp_inputs, prepare_head_inputs
 from .layers import ConvBNReLU, NonLocalAttention, ScaledAdd, SepResBlock, SparseGraphPropagation, imagenet_normalize
+from .refiner import Refiner
 from .roi import crop_to_roi
 
 __all__ = ["FDRNConfig", "FDRNNet", "config_from_dict"]
@@ -62,6 +64,8 @@ class FDRNConfig:
         mfp: feed the MFP-modulated previous probability (else the plain one twice).
         mfp_n_prob, mfp_r_max: MFP hyper-parameters (methods 2.3).
         mfp_double_pass: MFP's first-click double pass inside ``decode``.
+        refine: channels of the full-resolution boundary refiner (``models.refiner``) at 1/2
+            of the crop; 0 = none (logits at 1/4 upsampled bilinearly).
     """
 
     family: str = "fdrn"
@@ -77,10 +81,13 @@ class FDRNConfig:
     mfp_n_prob: int = 7
     mfp_r_max: float = 100.0
     mfp_double_pass: bool = True
+    refine: int = 0
 
     def __post_init__(self) -> None:
         self.encoder = as_encoder_config(self.encoder)
         check_crop_size(self.crop_size)
+        if self.refine < 0:
+            raise ValueError(f"refine must be >= 0 (0 = no refiner), got {self.refine}")
         if self.propagation not in ("nonlocal", "sgn"):
             raise ValueError(f"propagation must be 'nonlocal' or 'sgn', got {self.propagation!r}")
 
@@ -125,6 +132,7 @@ class FDRNNet(nn.Module):
             self.sgn = SparseGraphPropagation(w)
         self.dec_block = SepResBlock(w)
         self.classifier = nn.Conv2d(w, 1, 1)
+        self.refiner = Refiner(w, cfg.refine) if cfg.refine else None
 
     @property
     def mfp_config(self) -> MFPConfig:
@@ -186,18 +194,24 @@ class FDRNNet(nn.Module):
             inp,
             self.mfp_config if (modulate and cfg.mfp) else None,
             cfg.mfp_double_pass,
-            lambda idx, sub: self._head(sub, sub.prev, sub.prev, low[idx], sem[idx]),
+            lambda idx, sub: self._head(sub, sub.prev, sub.prev, low[idx], sem[idx], refine=False),
         )
         return self._head(inp, prev, prev_mod, low, sem)
 
-    def _head(self, inp: HeadInputs, prev: Tensor, prev_mod: Tensor, low: Tensor, sem: Tensor) -> Tensor:
-        """F2 proper: crop inputs + ROI-aligned features -> (B, 1, s, s) logits."""
+    def _head(
+        self, inp: HeadInputs, prev: Tensor, prev_mod: Tensor, low: Tensor, sem: Tensor, refine: bool = True
+    ) -> Tensor:
+        """F2 proper: crop inputs + ROI-aligned features -> (B, 1, s, s) logits.
+
+        ``refine=False`` skips the refiner (MFP's first-click pre-pass only feeds the modulation).
+        """
         cfg, s = self.config, self.crop_size
         g, dtype = inp.guide, inp.img.dtype
         hist_in = self._fmt(torch.cat([g.hist, prev, prev_mod, inp.iog], 1).to(dtype))
         cur_in = self._fmt(torch.cat([g.current, prev_mod], 1).to(dtype))
         guide = self.guide_fuse(torch.cat([self.hist_embed(hist_in), self.cur_embed(cur_in)], 1))
-        x = self.stem_norm(self.img_embed(self._fmt(imagenet_normalize(inp.img))) + self.guide_scale(guide))
+        img = self._fmt(imagenet_normalize(inp.img))
+        x = self.stem_norm(self.img_embed(img) + self.guide_scale(guide))
         x = self.texture(torch.cat([x, low], 1))
         y = self.down_high(self.block_mid(self.down_mid(x)))
         eh = cfg.encoder.high
@@ -209,7 +223,10 @@ class FDRNNet(nn.Module):
         if cfg.propagation == "sgn":
             nodes, valid = _click_nodes(g.crop_clicks, g.valid, s, stride=4)
             z = self.sgn(z, nodes, valid)
-        logits = self.classifier(self.dec_block(z))
+        z = self.dec_block(z)
+        logits = self.classifier(z)
+        if refine and self.refiner is not None:
+            return self.refiner(img, logits, z)
         return F.interpolate(logits, size=(s, s), mode="bilinear", align_corners=False)
 
     def _fmt(self, t: Tensor) -> Tensor:

@@ -29,7 +29,8 @@ from torch import nn
 
 from .networks import count_parameters, network_from_config
 
-__all__ = ["WeightsError", "save_model", "load_network", "read_card", "sha256_file", "INPUT_NORMALISATION"]
+__all__ = ["WeightsError", "save_model", "load_network", "warm_start_network", "read_card", "sha256_file",
+           "INPUT_NORMALISATION"]
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +170,37 @@ def load_network(
         raise WeightsError(f"weights file {path}: bad architecture config ({err})") from None
     _load_state_strict(net, blob["state_dict"], path)
     return net.to(device).eval()
+
+
+def warm_start_network(
+    path: str | Path, family: str | None = None, **overrides: Any
+) -> tuple[nn.Module, list[str]]:
+    """A network of ``path``'s architecture changed by ``overrides``, its weights where layers match.
+
+    The file is read and checked like ``load_network``; the network is then rebuilt from its
+    config with ``overrides`` (e.g. ``refine=16``) and every parameter or buffer whose name and
+    shape match the file's is copied; the others keep their fresh initialisation.
+
+    Args:
+        path: ``NAME.pt`` written by ``save_model``.
+        family: expected family.
+        **overrides: architecture config fields to change (as ``build_network``'s).
+
+    Returns:
+        (network on the CPU in train mode, sorted names of the entries that start fresh).
+
+    Raises:
+        As ``load_network``; ValueError for an unknown config field.
+    """
+    base = load_network(path, device="cpu", family=family)
+    if not overrides:
+        return base.train(), []
+    config = {**dataclasses.asdict(base.config), **overrides}
+    net = network_from_config(config)
+    state, own = base.state_dict(), net.state_dict()
+    fresh = sorted(k for k in own if k not in state or tuple(state[k].shape) != tuple(own[k].shape))
+    net.load_state_dict({**own, **{k: v for k, v in state.items() if k in own and k not in fresh}}, strict=True)
+    return net.train(), fresh
 
 
 def _load_state_strict(net: nn.Module, state: dict[str, torch.Tensor], path: Path) -> None:

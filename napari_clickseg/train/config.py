@@ -18,7 +18,7 @@ from typing import Any
 
 __all__ = [
     "ModelSection", "AppearanceSection", "DataSection", "ClickSection", "OptimSection", "ValidationSection",
-    "RunSection", "TrainConfig", "load_config", "config_from_dict", "config_to_dict", "PRECISIONS",
+    "RunSection", "LossSection", "TrainConfig", "load_config", "config_from_dict", "config_to_dict", "PRECISIONS",
 ]
 
 
@@ -200,6 +200,15 @@ class ClickSection:
 
 
 @dataclass
+class LossSection:
+    """Training loss: NFL on the head's logits plus ``boundary_weight`` x BCE on the pixels
+    within ``boundary_radius`` of the target's boundary (``train.losses.boundary_loss``)."""
+
+    boundary_weight: float = 0.0
+    boundary_radius: int = 2
+
+
+@dataclass
 class OptimSection:
     """Optimiser and schedule (Adam, step decay /10 at ``milestones`` fractions of ``steps``)."""
 
@@ -265,6 +274,7 @@ class TrainConfig:
     data: DataSection = field(default_factory=DataSection)
     clicks: ClickSection = field(default_factory=ClickSection)
     optim: OptimSection = field(default_factory=OptimSection)
+    loss: LossSection = field(default_factory=LossSection)
     validation: ValidationSection = field(default_factory=ValidationSection)
     run: RunSection = field(default_factory=RunSection)
 
@@ -291,6 +301,10 @@ class TrainConfig:
             if name not in DATASETS:
                 raise bad("validation.datasets", f"has unknown dataset {name!r}; known: {', '.join(DATASETS)}")
         self.data.check(where, self.validation.datasets)
+        if self.loss.boundary_weight < 0:
+            raise bad("loss.boundary_weight", f"must be >= 0, got {self.loss.boundary_weight}")
+        if self.loss.boundary_radius < 1:
+            raise bad("loss.boundary_radius", f"must be >= 1, got {self.loss.boundary_radius}")
         if not 0 < self.clicks.roi_low <= self.clicks.roi_high <= 1:
             raise bad("clicks.roi_low/roi_high", "must satisfy 0 < roi_low <= roi_high <= 1")
         if not 0 <= self.clicks.object_roi_prob <= 1:

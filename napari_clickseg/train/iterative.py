@@ -20,8 +20,8 @@ from torch import Tensor, nn
 from ..core.clicks import Box, Click
 from ..core.simulate import sample_training_click
 from ..models.roi import crop_to_roi, paste_from_roi
-from .config import ClickSection
-from .losses import normalized_focal_loss
+from .config import ClickSection, LossSection
+from .losses import boundary_loss, normalized_focal_loss
 from .precision import Precision
 from .sampler import dynamic_roi, jittered_box, multi_point_clicks, object_roi
 
@@ -116,6 +116,7 @@ def train_step(
     freeze_bn: bool = False,
     precision: Precision | None = None,
     scaler: torch.amp.GradScaler | None = None,
+    loss_cfg: LossSection | None = None,
 ) -> dict[str, float]:
     """Run one iterative-training step and update ``net``.
 
@@ -126,7 +127,8 @@ def train_step(
     next click follows the current prediction). Every supervised pass is back-propagated at
     once into the (detached) encoder features, so only one head graph is alive at a time; the
     encoder then receives the summed feature gradients in one backward pass. The loss is the
-    mean NFL over the supervised passes.
+    mean over the supervised passes of NFL (+ ``loss_cfg.boundary_weight`` x the boundary-band
+    BCE).
 
     Args:
         net: network with ``encode``/``decode`` and ``crop_size``.
@@ -141,6 +143,7 @@ def train_step(
             fine-tuning with small batches).
         precision: autocast precision of the forward passes (None = float32).
         scaler: gradient scaler (fp16 only).
+        loss_cfg: loss settings (None = NFL only).
 
     Returns:
         {"loss", "n_iterative", "clicks" (mean count at the last supervised pass),
@@ -152,6 +155,7 @@ def train_step(
     prec = precision or Precision("float32", device.type)
     n_it = int(rng.integers(cfg.max_iterative + 1)) if n_iterative is None else int(n_iterative)
     k = int(cfg.supervised_rounds)
+    bw = float(loss_cfg.boundary_weight) if loss_cfg is not None else 0.0
     image = torch.from_numpy(batch.images).permute(0, 3, 1, 2).contiguous().to(device)
     if prec.channels_last:
         image = image.contiguous(memory_format=torch.channels_last)
@@ -196,6 +200,8 @@ def train_step(
         with prec.autocast():
             logits = net.decode(_per_sample(leaves, owners), rois, clicks_tensor(clicks, device), prev.detach(), boxes)
         loss = normalized_focal_loss(logits.float(), gt_crop)
+        if bw:
+            loss = loss + bw * boundary_loss(logits.float(), gt_crop, loss_cfg.boundary_radius)
         _backward(loss / k, scaler)
         losses.append(float(loss.detach()))
         if r + 1 < k:

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .config import ClickSection
+from .config import ClickSection, LossSection
 from .iterative import train_step
 from .precision import Precision
 from .step_data import StepData, step_batches
@@ -79,14 +79,15 @@ class TrainLoop:
         freeze_bn: BatchNorm statistics fixed (fine-tuning).
         workers: data worker processes (0 = batches built in this process).
         lr_at: learning rate of a step (None = the optimiser's as set).
+        loss: loss settings of ``train_step`` (None = NFL only).
     """
 
     def __init__(
         self, net: nn.Module, optimizer: torch.optim.Optimizer, data: StepData, clicks: ClickSection,
         device: torch.device, precision: Precision, grad_clip: float = 0.0, freeze_bn: bool = False,
-        workers: int = 1, lr_at: Callable[[int], float] | None = None,
+        workers: int = 1, lr_at: Callable[[int], float] | None = None, loss: LossSection | None = None,
     ) -> None:
-        self.net, self.optimizer, self.data, self.clicks = net, optimizer, data, clicks
+        self.net, self.optimizer, self.data, self.clicks, self.loss = net, optimizer, data, clicks, loss
         self.device, self.precision, self.grad_clip, self.freeze_bn = device, precision, grad_clip, freeze_bn
         self.workers, self.lr_at = workers, lr_at
         self.scaler = precision.scaler()
@@ -144,7 +145,7 @@ class TrainLoop:
                 lr = self._set_lr(step)
                 info = train_step(self.net, self.optimizer, item.batch, self.clicks, item.rng, self.device,
                                   self.grad_clip, freeze_bn=self.freeze_bn, precision=self.precision,
-                                  scaler=self.scaler)
+                                  scaler=self.scaler, loss_cfg=self.loss)
                 step += 1
                 now = time.perf_counter()
                 info.update(lr=lr, sec_per_step=now - t_prev, step=step, wall_s=now - t_start)

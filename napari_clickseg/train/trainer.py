@@ -58,12 +58,19 @@ class TrainSummary:
 
 
 def build_training_network(cfg: TrainConfig) -> torch.nn.Module:
-    """Random network of ``cfg.model`` (or the ``model.init`` weights, same family)."""
+    """Random network of ``cfg.model``, or the ``model.init`` weights (same family).
+
+    With ``model.init`` the network keeps the init's architecture changed by
+    ``model.overrides`` (e.g. ``{refine = 16}`` adds a boundary refiner); layers whose names and
+    shapes match start from the init's weights, the others fresh (logged).
+    """
     from ..models.networks import build_network
-    from ..models.weights_io import load_network
+    from ..models.weights_io import warm_start_network
 
     if cfg.model.init:
-        net = load_network(cfg.model.init, device="cpu", family=cfg.model.family)
+        net, fresh = warm_start_network(cfg.model.init, family=cfg.model.family, **dict(cfg.model.overrides))
+        if fresh:
+            log.info("model.init %s: %d entries start fresh (%s ...)", cfg.model.init, len(fresh), ", ".join(fresh[:4]))
         if int(net.crop_size) != cfg.model.crop_size:
             log.warning("model.init has crop_size %s; model.crop_size %s is ignored", net.crop_size, cfg.model.crop_size)
         return net
@@ -152,7 +159,8 @@ class Trainer:
         data = StepData(sample_source(self.mixture.sample), cfg.optim.batch_size, cfg.clicks, cfg.run.seed,
                         cfg.optim.steps, min_area=cfg.data.min_area)
         self.loop = TrainLoop(self.net, self.optimizer, data, cfg.clicks, self.device, self.precision,
-                              grad_clip=cfg.optim.grad_clip, workers=cfg.run.data_workers, lr_at=self.lr_at)
+                              grad_clip=cfg.optim.grad_clip, workers=cfg.run.data_workers, lr_at=self.lr_at,
+                              loss=cfg.loss)
 
     # -- schedule ---------------------------------------------------------------------------
     def lr_at(self, step: int) -> float:
