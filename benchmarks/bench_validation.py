@@ -19,7 +19,15 @@ continues where it stopped.
     python benchmarks/bench_validation.py --datasets ctc-fluo-n2dh-sim,ph2-dermoscopy --out runs/val-left-out
     python benchmarks/bench_validation.py --models fdrn+flip,fdrn,random-walker --out runs/validation
 
-A model written ``NAME+flip`` is evaluated with flip test-time augmentation (``--flip-tta``).
+A model written ``NAME+flip`` is evaluated with flip test-time augmentation (``--flip-tta``);
+``NAME=FILE.pt`` is model NAME with the weights FILE.pt (``--weights``: e.g. a training run's
+``best.pt`` against the shipped file).
+
+A second table gives the boundary IoU after the last click (Cheng et al. 2021) and NoC@90 and
+boundary IoU on the *small* objects of each part: those whose area is below the median of the
+part's evaluated objects (the same objects for every model).
+
+    python benchmarks/bench_validation.py --models fdrn-v2=runs/fdrn-v2-refine/best.pt,fdrn-v2 --out runs/val-refine
 
 ``--card`` records the first model's numbers in its model card (``evaluation.validation_parts``).
 """
@@ -28,8 +36,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import io
 import json
+import statistics
 import sys
 from pathlib import Path
 
@@ -38,21 +48,45 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 def run_one(model: str, data: Path, out: Path, objects: int, seed: int) -> dict:
     """``clickseg evaluate --model MODEL --data DATA --part val --objects N --out OUT``
-    (``--flip-tta`` for a model written ``NAME+flip``)."""
+    (``--flip-tta`` for a model written ``NAME+flip``, ``--weights FILE`` for ``NAME=FILE``);
+    the summary gets ``per_object`` (area, NoC@90, boundary IoU of each object)."""
     summary = out / "summary.json"
     if not summary.is_file():
         from napari_clickseg.cli import main as clickseg
         from napari_clickseg.models.registry import split_flip
 
+        model, _, weights = model.partition("=")
         name, flip = split_flip(model)
         print(f"evaluating {model} on {data.name} ...", flush=True)
         with contextlib.redirect_stdout(io.StringIO()):  # the per-run table is in summary.json
             rc = clickseg(["evaluate", "--model", name, "--data", str(data), "--part", "val",
                            "--objects", str(objects), "--seed", str(seed), "--out", str(out), "--no-progress"]
-                          + (["--flip-tta"] if flip else []))
+                          + (["--flip-tta"] if flip else []) + (["--weights", weights] if weights else []))
         if rc != 0:
             raise RuntimeError(f"clickseg evaluate failed for {model} on {data} (exit {rc})")
-    return json.loads(summary.read_text())
+    result = json.loads(summary.read_text())
+    with open(out / "per_object.csv", newline="") as fh:
+        result["per_object"] = [{"area": float(r["area"]), "noc90": float(r["noc_90"]),
+                                 "boundary_iou": float(r["boundary_iou"])} for r in csv.DictReader(fh)]
+    return result
+
+
+def small_objects(rows: list[dict]) -> list[dict]:
+    """The objects whose area is below the median area of ``rows``."""
+    if not rows:
+        return []
+    median = statistics.median(r["area"] for r in rows)
+    return [r for r in rows if r["area"] < median]
+
+
+def _mean(values: list[float]) -> float:
+    return float(statistics.fmean(values)) if values else float("nan")
+
+
+def _folder(model: str) -> str:
+    """Output folder name of a model spec (``NAME=runs/x/best.pt`` -> ``NAME=runs_x_best``)."""
+    name, _, weights = model.partition("=")
+    return name if not weights else name + "=" + "_".join(Path(weights).with_suffix("").parts[-3:])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     for d in datasets:
         sub = "" if counts[d] == args.objects else f"-{counts[d]}"
         for m in models:
-            results.setdefault(d, {})[m] = run_one(m, args.data / d, args.out / f"{d}{sub}" / m, counts[d], args.seed)
+            results.setdefault(d, {})[m] = run_one(m, args.data / d, args.out / f"{d}{sub}" / _folder(m), counts[d],
+                                              args.seed)
 
     print(f"validation parts (train/splits.py), {args.objects} objects each (unless the row says), seed {args.seed}, "
           f"20 clicks, threshold 0.49; ratio = NoC@90 of {ref} / of the model\n")
@@ -101,12 +136,21 @@ def main(argv: list[str] | None = None) -> int:
             ratio = results[d][ref]["noc"]["90"] / max(s["noc"]["90"], 1e-9)
             print(f"| {d} | {m} | {s['objects']} | {s['noc']['85']:.2f} | {s['noc']['90']:.2f} | "
                   f"{s['noc']['95']:.2f} | {s['miou']['1']:.3f} | {s['miou']['5']:.3f} | {s['auc']:.3f} | {ratio:.2f} |")
+    print("\n| dataset | model | boundary IoU | small objects | small NoC@90 | small boundary IoU |")
+    print("|---|---|---|---|---|---|")
+    for d in datasets:
+        for m in models:
+            rows = results[d][m]["per_object"]
+            small = small_objects(rows)
+            print(f"| {d} | {m} | {_mean([r['boundary_iou'] for r in rows]):.3f} | {len(small)} | "
+                  f"{_mean([r['noc90'] for r in small]):.2f} | {_mean([r['boundary_iou'] for r in small]):.3f} |")
     if args.card is not None:
         card = json.loads(args.card.read_text())
         card.setdefault("evaluation", {})["validation_parts"] = {
             "protocol": f"benchmarks/bench_validation.py: clickseg evaluate --part val --objects {args.objects} "
                         f"--seed {args.seed} (20 clicks, threshold 0.49); objects per dataset below",
-            **{d: {k: results[d][models[0]][k] for k in ("objects", "noc", "miou", "auc")} for d in datasets},
+            **{d: {k: results[d][models[0]][k] for k in ("objects", "noc", "miou", "auc", "boundary_iou")}
+               for d in datasets},
             "reference": {d: {"model": ref, "noc": results[d][ref]["noc"], "miou": results[d][ref]["miou"]}
                           for d in datasets},
         }
