@@ -21,8 +21,7 @@ import tifffile
 
 from napari_clickseg.cli import main
 from napari_clickseg.core.clicks import Box, Click
-from napari_clickseg.core.datasets import load_objects
-from napari_clickseg.core.io import write_labels
+from napari_clickseg.data.datasets import load_objects
 from napari_clickseg.core.session import InteractiveSession
 from napari_clickseg.models.registry import (
     build_model,
@@ -32,6 +31,7 @@ from napari_clickseg.models.registry import (
     user_models_dir,
 )
 from napari_clickseg.models.weights_io import WeightsError
+from _shapes import write_mask
 
 GOOD = np.random.default_rng(0).integers(0, 255, (48, 64), dtype=np.uint8)
 
@@ -218,14 +218,14 @@ def test_dataset_folder_without_masks(tmp_path):
 def test_dataset_image_without_a_mask(tmp_path):
     _png(tmp_path / "ds" / "images" / "a.png", _img())
     _png(tmp_path / "ds" / "images" / "b.png", _img())
-    write_labels(tmp_path / "ds" / "masks" / "a.png", _mask())
+    write_mask(tmp_path / "ds" / "masks" / "a.png", _mask())
     with pytest.raises(ValueError, match=r"image .*b.png has no mask in .*masks.*add b.png to masks/"):
         load_objects(tmp_path / "ds")
 
 
 def test_dataset_mask_size_differs_from_image(tmp_path):
     _png(tmp_path / "ds" / "images" / "a.png", _img(40, 50))
-    write_labels(tmp_path / "ds" / "masks" / "a.png", _mask(40, 51))
+    write_mask(tmp_path / "ds" / "masks" / "a.png", _mask(40, 51))
     with pytest.raises(ValueError, match=r"mask .*a.png has shape \(40, 51\) but image .*a.png has shape \(40, 50, 3\)"):
         load_objects(tmp_path / "ds")
 
@@ -277,7 +277,7 @@ def test_4d_where_a_volume_is_expected(tmp_path):
 
 def test_constant_image_in_a_dataset_names_the_image(tmp_path):
     _png(tmp_path / "ds" / "images" / "flat.png", np.full((40, 50), 9, np.uint8))
-    write_labels(tmp_path / "ds" / "masks" / "flat.png", _mask())
+    write_mask(tmp_path / "ds" / "masks" / "flat.png", _mask())
     objects = load_objects(tmp_path / "ds")
     with pytest.raises(ValueError, match=r"image flat is constant"):
         next(objects)

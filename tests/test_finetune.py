@@ -7,7 +7,8 @@ import pytest
 
 from napari_clickseg import list_models, load_model
 from napari_clickseg.core.clicks import Click
-from napari_clickseg.train.finetune import FinetuneConfig, finetune, labelled_slices
+from napari_clickseg.core.labels import labelled_slices
+from napari_clickseg.train.finetune import FinetuneConfig, finetune
 from napari_clickseg.train.finetune_command import parse_slices
 
 TINY_NET = {

@@ -205,8 +205,8 @@ def test_cancel_stops_cleanly(tmp_path):
 
 @pytest.mark.data
 def test_real_data_splits_are_fixed_and_disjoint(shared_data):
-    from napari_clickseg.train.real_data import RealImageSet, index_entries
-    from napari_clickseg.train.splits import DATASETS, split_names
+    from napari_clickseg.data.real_data import RealImageSet, index_entries
+    from napari_clickseg.data.splits import DATASETS, split_names
 
     for name in DATASETS:
         entries = index_entries(shared_data, name)

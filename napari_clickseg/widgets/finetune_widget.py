@@ -23,6 +23,7 @@ from qtpy.QtWidgets import (
     QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
+from ..core.labels import labelled_slices
 from ..models.registry import get_model_info, list_models
 from .viewer_objects import is_own, unwrap
 from .wording import slices_words
@@ -119,10 +120,7 @@ class FinetuneWidget(QWidget):
         name = self.labels_combo.currentText()
         if name not in self.viewer.layers:
             return []
-        lab = np.asarray(self.viewer.layers[name].data)
-        if lab.ndim == 2:
-            return [0] if lab.any() else []
-        return [int(z) for z in np.nonzero(lab.reshape(lab.shape[0], -1).any(1))[0]]
+        return labelled_slices(np.asarray(self.viewer.layers[name].data))
 
     def _show_slices(self, *_: Any) -> None:
         zs = self.labelled_slices()
