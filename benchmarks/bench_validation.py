@@ -42,7 +42,7 @@ def run_one(model: str, data: Path, out: Path, objects: int, seed: int) -> dict:
     summary = out / "summary.json"
     if not summary.is_file():
         from napari_clickseg.cli import main as clickseg
-        from napari_clickseg.models.registry import split_flip
+        from napari_clickseg.core.predictor import split_flip
 
         name, flip = split_flip(model)
         print(f"evaluating {model} on {data.name} ...", flush=True)

@@ -20,10 +20,10 @@ from napari_clickseg import Box, Click, build_model, list_models
 from napari_clickseg.models.registry import get_model_info
 
 ALL = list_models()
-from napari_clickseg.models.networks import NETWORK_FAMILIES  # noqa: E402
+from napari_clickseg.models.registry import network_families  # noqa: E402
 
 LEARNED = list_models("learned")
-FAMILIES = list(NETWORK_FAMILIES)  # network-level tests: each family once (fdrn-v2 is an fdrn)
+FAMILIES = list(network_families())  # network-level tests: each family once (fdrn-v2 is an fdrn)
 
 
 def _build(name: str):

@@ -35,7 +35,8 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from .clicks import Box, Click
-from .session import DEFAULT_THRESHOLD, FeatureStore
+from .predictor import FeatureStore, Predictor, use_slice
+from .session import DEFAULT_THRESHOLD
 
 __all__ = [
     "PropagationConfig",
@@ -203,15 +204,9 @@ def prompts_from_mask(mask: np.ndarray, config: PropagationConfig = PropagationC
     return clicks, box
 
 
-def _segment(predictor: Any, image: np.ndarray, key: Hashable | None, prev: np.ndarray,
+def _segment(predictor: Predictor, image: np.ndarray, key: Hashable | None, prev: np.ndarray,
              config: PropagationConfig, store: FeatureStore | None) -> np.ndarray:
-    feats = store.get(key) if (store is not None and key is not None) else None
-    if feats is not None:
-        predictor.set_features(feats)
-    else:
-        predictor.set_image(image)
-        if store is not None and key is not None:
-            store.put(key, predictor.get_features())
+    use_slice(predictor, image, key, store)
     clicks, box = prompts_from_mask(prev, config)
     prob = predictor.predict(clicks, prev_prob=None, box=box)
     mask = prob > config.threshold
@@ -226,7 +221,7 @@ def _segment(predictor: Any, image: np.ndarray, key: Hashable | None, prev: np.n
 def propagate(
     get_slice: Callable[[int], np.ndarray],
     n_slices: int,
-    predictor: Any,
+    predictor: Predictor,
     start: int,
     start_mask: np.ndarray,
     direction: int,
@@ -243,7 +238,7 @@ def propagate(
     Args:
         get_slice: ``z -> HxW or HxWxC`` slice of the image volume.
         n_slices: number of slices along the first axis.
-        predictor: a Predictor (``models.base``); its current image is replaced.
+        predictor: a Predictor (``core.predictor``); its current image is replaced.
         start: slice index holding ``start_mask``.
         start_mask: HxW bool mask of the object on slice ``start``.
         direction: ``+1`` (forward) or ``-1`` (backward).
@@ -291,7 +286,7 @@ def propagate(
 def propagate_between(
     get_slice: Callable[[int], np.ndarray],
     n_slices: int,
-    predictor: Any,
+    predictor: Predictor,
     z0: int,
     mask0: np.ndarray,
     z1: int,

@@ -67,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..data.datasets import load_objects
-    from ..models.registry import flip_name, load_model
+    from ..core.predictor import flip_name
+    from ..models.registry import load_model
     from .report import format_table, write_report
     from .runner import EvalConfig, evaluate
 

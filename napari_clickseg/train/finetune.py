@@ -168,8 +168,8 @@ def _check_name(name: str) -> None:
 
 def _load_base(base: str, cfg: FinetuneConfig) -> tuple[Any, str, dict[str, Any] | None]:
     """(network on CPU, family, base card or None)."""
-    from ..models.networks import NETWORK_FAMILIES, build_network
-    from ..models.registry import get_model_info
+    from ..models.networks import build_network
+    from ..models.registry import get_model_info, network_families
     from ..models.weights_io import load_network, read_card
 
     if base.endswith(".pt") or Path(base).suffix == ".pt":
@@ -177,8 +177,8 @@ def _load_base(base: str, cfg: FinetuneConfig) -> tuple[Any, str, dict[str, Any]
         return net, str(net.config.family), read_card(base)
     info = get_model_info(base)  # KeyError lists the names
     family = info.family or info.name
-    if info.kind == "classical" or family not in NETWORK_FAMILIES:
-        raise ValueError(f"base model {base!r} is not a learned network; choose one of {', '.join(NETWORK_FAMILIES)} "
+    if info.kind == "classical" or family not in network_families():
+        raise ValueError(f"base model {base!r} is not a learned network; choose one of {', '.join(network_families())} "
                          f"or a fine-tuned model")
     if info.has_weights:
         return load_network(info.weights, device="cpu", family=family), family, read_card(info.weights)

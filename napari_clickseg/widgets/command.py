@@ -72,10 +72,11 @@ def run(args: argparse.Namespace) -> int:
 
         store = ZarrFeatureStore.open(args.features)  # a missing or foreign folder fails before napari opens
     if args.model is not None:
-        from ..models.registry import list_models
+        from ..models.registry import list_models, loadable_models
 
-        if args.model not in list_models():
-            raise ValueError(f"--model {args.model!r} is unknown; available: {', '.join(list_models())}")
+        if args.model not in loadable_models():
+            why = "has no trained weights" if args.model in list_models() else "is unknown"
+            raise ValueError(f"--model {args.model!r} {why}; loadable models: {', '.join(loadable_models())}")
     import napari
 
     from .annotator import AnnotatorWidget

@@ -24,7 +24,7 @@ from qtpy.QtWidgets import (
 )
 
 from ..core.labels import labelled_slices
-from ..models.registry import get_model_info, list_models
+from ..models.registry import get_model_info, loadable_models
 from .viewer_objects import is_own, unwrap
 from .wording import slices_words
 
@@ -110,7 +110,7 @@ class FinetuneWidget(QWidget):
             combo.blockSignals(False)
         cur = self.base_combo.currentText()
         self.base_combo.clear()
-        self.base_combo.addItems([n for n in list_models() if get_model_info(n).kind != "classical"])
+        self.base_combo.addItems([n for n in loadable_models() if get_model_info(n).kind != "classical"])
         if cur:
             self.base_combo.setCurrentText(cur)
         self._show_slices()
