@@ -13,11 +13,7 @@ before it) when any of these holds (``stop_reason``):
 * ``faded``: the mean intensity inside the new mask keeps less than ``min_contrast`` of the
   start object's contrast against its surroundings (``ObjectAppearance``). Models keep finding
   *something* past the end of an object (a neighbouring structure, a bright rim); what they
-  find no longer looks like the object. Chosen on the two whole LGG volumes of
-  ``../shared/data`` (``benchmarks/bench_propagation.py``): it alone stops both ends of both
-  volumes at the object's end, where IoU with the previous slice ran 17 slices past it. Inside
-  tumours (the tumour-slice runs of 55 LGG patients) the masks it refuses had mostly lost the
-  tumour already (median IoU with it about 0.1).
+  find no longer looks like the object (how the thresholds were chosen: ``docs/experiments.md``).
 * ``leaked``: more than ``max_outside`` of the new mask lies outside the previous slice's mask
   dilated by ``leak_margin`` pixels (the mask spills into a neighbour).
 * ``jumped``: IoU with the previous slice's mask below ``min_iou`` (micro-sam #382).

@@ -34,8 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--part", choices=["all", "train", "val"], default="all",
-        help="for a dataset of ../shared/data (glas-train, lgg-mri-train, ...): evaluate only its "
-             "training or its held-out validation part (data/splits.py; default all)",
+        help="for a real dataset folder with index.json (glas-train, lgg-mri-train, ...): evaluate only "
+             "its training or its held-out validation part (default all)",
     )
     parser.add_argument("--labels", type=Path,
                         help="label volume for an image volume given as --data")

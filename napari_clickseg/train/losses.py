@@ -1,4 +1,4 @@
-"""Normalised focal loss (NFL, methods 0.3), the loss of RITM, MFP, CSFPN and FDRN."""
+"""Normalised focal loss (NFL, Sofiiuk et al. 2019/2022), the loss of RITM, MFP, CSFPN and FDRN."""
 
 from __future__ import annotations
 
