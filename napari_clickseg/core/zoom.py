@@ -37,7 +37,7 @@ import numpy as np
 
 from .clicks import Box, Click
 
-__all__ = ["Roi", "ZoomConfig", "compute_roi", "to_crop", "from_crop", "crop", "paste", "full_roi"]
+__all__ = ["Roi", "ZoomConfig", "compute_roi", "full_roi"]
 
 
 class Roi(NamedTuple):
