@@ -173,6 +173,7 @@ def test_sample_volumes(name):
     ["glas-train", "monuseg-kumar-train", "lgg-mri-train", "lgg-mri-train/volumes", "isbi2012-em",
      "ctc-fluo-n2dh-gowt1", "dsb2018-sample"],
 )
+@pytest.mark.slow
 def test_real_datasets_load(shared_data, folder):
     objs = list(load_objects(shared_data / folder, max_objects=5, seed=0))
     assert len(objs) == 5

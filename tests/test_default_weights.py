@@ -53,6 +53,7 @@ def _clicks_to_iou(predictor, image, gt, n_clicks):
     return iou(prob > 0.49, gt)
 
 
+@pytest.mark.slow
 @pytest.mark.data
 def test_default_model_segments_held_out_real_objects(shared_data):
     """On held-out LGG and GlaS objects, three clicks give a usable mask (mean IoU >= 0.7)."""

@@ -17,7 +17,7 @@ def test_model_specs_parse_and_print_back():
     assert parse_model_spec("fdrn+flip") == ModelSpec("fdrn", None, True)
     for spec in ("ritm-like@256+flip", "fdrn", "fdrn+flip", "geodesic@64"):
         assert str(parse_model_spec(spec)) == spec
-    for bad, why in (("fdrn@", "positive integer"), ("fdrn@0", "positive integer"), ("fdrn@12px", "positive integer"),
+    for bad, why in (("fdrn@", "crop size in pixels"), ("fdrn@0", "crop size in pixels"), ("fdrn@12px", "crop size in pixels"),
                      ("@256", "no model name"), ("fdrn+mirror", "only suffix")):
         with pytest.raises(ValueError, match=why):
             parse_model_spec(bad)

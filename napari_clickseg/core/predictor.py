@@ -173,5 +173,8 @@ def parse_model_spec(spec: str) -> ModelSpec:
     if not at:
         return ModelSpec(name, None, flip)
     if not crop.isdigit() or int(crop) < 1:
-        raise ValueError(f"model spec {spec!r}: the crop after '@' must be a positive integer of pixels")
+        raise ValueError(
+            f"model spec {spec!r}: the part after '@' is a crop size in pixels (a positive integer, "
+            f"e.g. fdrn@320), got {crop!r}"
+        )
     return ModelSpec(name, int(crop), flip)

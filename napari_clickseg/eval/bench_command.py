@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             specs[m] = parse_model_spec(m)
         except ValueError as err:
-            raise ValueError(f"--models: {err} (e.g. fdrn@320)") from None
+            raise ValueError(f"--models: {err}") from None
     # KeyError listing the names for a typo
     infos = {m: get_model_info(s.name) for m, s in specs.items()}
     devices = _devices(args.device)
