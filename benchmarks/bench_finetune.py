@@ -8,7 +8,7 @@ threshold 0.49) on two sets, and prints the rows side by side:
 * the other labelled slices of the *same* volume (the slices a user labels next), and
 * every labelled slice of the *other* volume (another patient).
 
-Both volumes belong to the held-out validation part of ``lgg-mri-train`` (``train/splits.py``),
+Both volumes belong to the held-out validation part of ``lgg-mri-train`` (``data/splits.py``),
 so the shipped model never trained on them.
 
     python benchmarks/bench_finetune.py                      # 10 slices, 5-minute budget
@@ -79,12 +79,13 @@ def main(argv: list[str] | None = None) -> int:
     atexit.register(shutil.rmtree, home, ignore_errors=True)  # the fine-tuned model goes with it
     import torch
 
-    from napari_clickseg.core.datasets import load_objects
-    from napari_clickseg.core.io import read_labels, read_volume
+    from napari_clickseg.data.datasets import load_objects
+    from napari_clickseg.data.readers import read_labels, read_volume
     from napari_clickseg.eval.runner import evaluate
     from napari_clickseg.models.registry import load_model
     from napari_clickseg.models.weights_io import read_card
-    from napari_clickseg.train.finetune import FinetuneConfig, finetune, labelled_slices
+    from napari_clickseg.core.labels import labelled_slices
+from napari_clickseg.train.finetune import FinetuneConfig, finetune
 
     torch.set_num_threads(args.threads)
     image, labels = read_volume(paths["train"][0]), read_labels(paths["train"][1], ndim=3)

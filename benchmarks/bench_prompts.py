@@ -1,7 +1,7 @@
 """Prompts mean what users mean: box-only IoU and the clicked-component rule, per validation part.
 
-For every dataset of ``train/splits.py`` (``--datasets``) it takes ``--objects`` fixed objects of
-the validation part (``train.real_data.validation_objects``, seed ``--seed``) and measures, for
+For every dataset of ``data/splits.py`` (``--datasets``) it takes ``--objects`` fixed objects of
+the validation part (``data.real_data.validation_objects``, seed ``--seed``) and measures, for
 one learned model:
 
 * ``box``: a box prompt alone, the object's tight bounding box (grown by ``--box-margin`` px on
@@ -73,8 +73,8 @@ def clicks(predictor, objects, dataset: str, components: bool) -> dict[str, floa
 
 def main(argv: list[str] | None = None) -> int:
     from napari_clickseg.models.registry import load_model
-    from napari_clickseg.train.real_data import validation_objects
-    from napari_clickseg.train.splits import DATASETS
+    from napari_clickseg.data.real_data import validation_objects
+    from napari_clickseg.data.splits import DATASETS
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="fdrn", help="a learned model of the registry")

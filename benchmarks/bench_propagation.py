@@ -91,7 +91,7 @@ def tumour_runs(folder: Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
     import json
     from itertools import groupby
 
-    from napari_clickseg.core.io import read_image, read_labels
+    from napari_clickseg.data.readers import read_image, read_labels
 
     index = json.loads((folder / "index.json").read_text())
     by: dict[str, list[tuple[int, str]]] = {}
@@ -111,7 +111,7 @@ def tumour_runs(folder: Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from napari_clickseg.core.io import read_volume
+    from napari_clickseg.data.readers import read_volume
     from napari_clickseg.core.volume import PropagationConfig
     from napari_clickseg.models.registry import load_model
 

@@ -1,6 +1,6 @@
 """Accuracy on the held-out validation parts: models side by side, one table.
 
-For every real dataset of ``train/splits.py`` (by default all of ``DATASETS``: the five v1
+For every real dataset of ``data/splits.py`` (by default all of ``DATASETS``: the five v1
 folders glas-train, monuseg-kumar-train, lgg-mri-train, isbi2012-em, ctc-fluo-n2dh-gowt1, and
 the newer ones, including folders a config leaves out of training, e.g. ctc-fluo-n2dh-sim and
 ph2-dermoscopy for ``configs/fdrn-v2.toml``) and every model, runs the standard protocol (``clickseg
@@ -53,7 +53,7 @@ def run_one(model: str, data: Path, out: Path, objects: int, seed: int) -> dict:
     summary = out / "summary.json"
     if not summary.is_file():
         from napari_clickseg.cli import main as clickseg
-        from napari_clickseg.models.registry import split_flip
+        from napari_clickseg.core.predictor import split_flip
 
         model, _, weights = model.partition("=")
         name, flip = split_flip(model)
@@ -90,7 +90,7 @@ def _folder(model: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from napari_clickseg.train.splits import DATASETS
+    from napari_clickseg.data.splits import DATASETS
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default="fdrn,random-walker", help="comma-separated; the last is the reference")
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             results.setdefault(d, {})[m] = run_one(m, args.data / d, args.out / f"{d}{sub}" / _folder(m), counts[d],
                                               args.seed)
 
-    print(f"validation parts (train/splits.py), {args.objects} objects each (unless the row says), seed {args.seed}, "
+    print(f"validation parts (data/splits.py), {args.objects} objects each (unless the row says), seed {args.seed}, "
           f"20 clicks, threshold 0.49; ratio = NoC@90 of {ref} / of the model\n")
     print("| dataset | model | objects | NoC@85 | NoC@90 | NoC@95 | mIoU@1 | mIoU@5 | AUC | ratio |")
     print("|---|---|---|---|---|---|---|---|---|---|")

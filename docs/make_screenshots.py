@@ -24,7 +24,7 @@ def main() -> None:
     import napari
     from qtpy.QtWidgets import QApplication
 
-    from napari_clickseg.samples import sample_microscopy_volume
+    from napari_clickseg.data.samples import sample_microscopy_volume
     from napari_clickseg.widgets.annotator import AnnotatorWidget
     from napari_clickseg.widgets.finetune_widget import FinetuneWidget
 

@@ -10,16 +10,15 @@ Python API (the same core as the ``clickseg`` CLI and the napari widgets)::
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the package version (pyproject.toml reads it from here)
 
-from .core.clicks import Box, Click, ClickHistory
+from .core.clicks import Box, Click
 from .core.session import InteractiveSession
 from .models.registry import build_model, list_models, load_model
 
 __all__ = [
     "Box",
     "Click",
-    "ClickHistory",
     "InteractiveSession",
     "build_model",
     "list_models",

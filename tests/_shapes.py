@@ -16,3 +16,26 @@ def disk_image(size=96, centre=(40, 50), radius=18, seed=0) -> tuple[np.ndarray,
 def iou(a: np.ndarray, b: np.ndarray) -> float:
     """Intersection over union of two boolean masks (0 for two empty ones)."""
     return np.count_nonzero(a & b) / max(1, np.count_nonzero(a | b))
+
+
+def write_mask(path, labels):
+    """Write a label image/volume for a test as a user's tool would: PNG (imageio), TIFF
+    (tifffile) or NIfTI (``core.nifti.write_nifti``); booleans as uint8. Returns the path."""
+    from pathlib import Path
+
+    p, arr = Path(path), np.asarray(labels)
+    arr = arr.astype(np.uint8) if arr.dtype == bool else arr
+    p.parent.mkdir(parents=True, exist_ok=True)
+    if p.name.lower().endswith((".nii", ".nii.gz")):
+        from napari_clickseg.core.nifti import write_nifti
+
+        return write_nifti(p, arr)
+    if p.suffix.lower() in (".tif", ".tiff"):
+        import tifffile
+
+        tifffile.imwrite(p, arr)
+    else:
+        import imageio.v3 as iio
+
+        iio.imwrite(p, arr)
+    return p

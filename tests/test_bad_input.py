@@ -21,8 +21,7 @@ import tifffile
 
 from napari_clickseg.cli import main
 from napari_clickseg.core.clicks import Box, Click
-from napari_clickseg.core.datasets import load_objects
-from napari_clickseg.core.io import write_labels
+from napari_clickseg.data.datasets import load_objects
 from napari_clickseg.core.session import InteractiveSession
 from napari_clickseg.models.registry import (
     build_model,
@@ -32,11 +31,19 @@ from napari_clickseg.models.registry import (
     user_models_dir,
 )
 from napari_clickseg.models.weights_io import WeightsError
+from _shapes import write_mask
 
 GOOD = np.random.default_rng(0).integers(0, 255, (48, 64), dtype=np.uint8)
 
 #: every registered model (not the per-user ones); those without shipped weights get random ones
 MODELS = list_models("classical") + list_models("learned")
+#: the quick run (``-m "not slow"``) checks the classical models and the default ``fdrn``; the
+#: other learned models share its input handling (``core.image``) and run in the full suite
+MODEL_PARAMS = [n if n in list_models("classical") or n == "fdrn" else pytest.param(n, marks=pytest.mark.slow)
+                for n in MODELS]
+#: the dtype/layout table through a network is slow for every learned model (the conversions
+#: it checks happen before the network, in ``core.image``, and the classical models cover them)
+CLASSICAL_PARAMS = [n if n in list_models("classical") else pytest.param(n, marks=pytest.mark.slow) for n in MODELS]
 _BUILT: dict[str, object] = {}
 
 
@@ -96,7 +103,7 @@ def _assert_raised_in_our_code(excinfo) -> None:
     assert "napari_clickseg" in frames[-1].filename, frames[-1].filename
 
 
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", MODEL_PARAMS)
 @pytest.mark.parametrize("case", list(BAD_IMAGES), ids=list(BAD_IMAGES))
 def test_bad_images_for_a_predictor(case, name):
     image, exc, message = BAD_IMAGES[case]
@@ -218,14 +225,14 @@ def test_dataset_folder_without_masks(tmp_path):
 def test_dataset_image_without_a_mask(tmp_path):
     _png(tmp_path / "ds" / "images" / "a.png", _img())
     _png(tmp_path / "ds" / "images" / "b.png", _img())
-    write_labels(tmp_path / "ds" / "masks" / "a.png", _mask())
+    write_mask(tmp_path / "ds" / "masks" / "a.png", _mask())
     with pytest.raises(ValueError, match=r"image .*b.png has no mask in .*masks.*add b.png to masks/"):
         load_objects(tmp_path / "ds")
 
 
 def test_dataset_mask_size_differs_from_image(tmp_path):
     _png(tmp_path / "ds" / "images" / "a.png", _img(40, 50))
-    write_labels(tmp_path / "ds" / "masks" / "a.png", _mask(40, 51))
+    write_mask(tmp_path / "ds" / "masks" / "a.png", _mask(40, 51))
     with pytest.raises(ValueError, match=r"mask .*a.png has shape \(40, 51\) but image .*a.png has shape \(40, 50, 3\)"):
         load_objects(tmp_path / "ds")
 
@@ -277,7 +284,7 @@ def test_4d_where_a_volume_is_expected(tmp_path):
 
 def test_constant_image_in_a_dataset_names_the_image(tmp_path):
     _png(tmp_path / "ds" / "images" / "flat.png", np.full((40, 50), 9, np.uint8))
-    write_labels(tmp_path / "ds" / "masks" / "flat.png", _mask())
+    write_mask(tmp_path / "ds" / "masks" / "flat.png", _mask())
     objects = load_objects(tmp_path / "ds")
     with pytest.raises(ValueError, match=r"image flat is constant"):
         next(objects)
@@ -359,7 +366,7 @@ def _iou(a, b):
 
 
 @pytest.mark.parametrize("case", list(SAME_PICTURE))
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", CLASSICAL_PARAMS)
 def test_same_picture_gives_the_same_result(name, case):
     make, exact = SAME_PICTURE[case]
     model = _model(name)
@@ -383,7 +390,7 @@ def test_same_picture_gives_the_same_result(name, case):
         assert _iou(mask, (rr - 26) ** 2 + (cc - 30) ** 2 <= 13**2) > 0.7
 
 
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", MODEL_PARAMS)
 def test_memory_mapped_image(name, tmp_path):
     mm = np.lib.format.open_memmap(tmp_path / "img.npy", mode="w+", dtype=np.float32, shape=PICTURE.shape)
     mm[:] = PICTURE
@@ -394,7 +401,7 @@ def test_memory_mapped_image(name, tmp_path):
     np.testing.assert_allclose(prob, ref, atol=1e-5)
 
 
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", MODEL_PARAMS)
 def test_boolean_image_is_its_0_1_picture(name):
     model = _model(name)
     binary = PICTURE > 0.6
@@ -408,14 +415,14 @@ def _set(name):
     return model
 
 
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", MODEL_PARAMS)
 def test_predict_before_set_image_for_every_model(name):
     model = _model(name)
     with pytest.raises(RuntimeError, match=rf"{name}: call set_image"):
         model.predict([Click(1, 1)])
 
 
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", MODEL_PARAMS)
 @pytest.mark.parametrize(
     "clicks, exc, message",
     [
@@ -434,7 +441,7 @@ def test_bad_clicks_for_every_model(name, clicks, exc, message):
     _assert_raised_in_our_code(excinfo)
 
 
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", MODEL_PARAMS)
 @pytest.mark.parametrize(
     "prev, message",
     [
@@ -453,7 +460,7 @@ def test_bad_previous_maps_for_every_model(name, prev, message):
     _assert_raised_in_our_code(excinfo)
 
 
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", MODEL_PARAMS)
 def test_boxes_for_every_model(name):
     model = _set(name)
     with pytest.raises(ValueError, match=r"box \(100, 100, 120, 130\).*outside the image of size 64x64"):
@@ -467,7 +474,7 @@ def test_boxes_for_every_model(name):
         Box(0, 0, 3, float("inf"))
 
 
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", MODEL_PARAMS)
 def test_session_with_bad_prompts_keeps_its_state(name):
     session = InteractiveSession(_model(name), PICTURE)
     session.add_click(26, 30)

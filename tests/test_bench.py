@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 
+import pytest
+
 from napari_clickseg.eval import bench_command
 from napari_clickseg.eval.benchmark import format_table, run_benchmark
 
@@ -12,6 +14,8 @@ from napari_clickseg.eval.benchmark import format_table, run_benchmark
 def test_run_benchmark_tiny_in_process():
     results = run_benchmark(["fdrn", "ritm-like@64"], sizes=[96], n_clicks=5, repeats=1, isolate=False)
     assert [r.model for r in results] == ["fdrn", "ritm-like@64"]
+    assert [r.trained for r in results] == [True, False]  # NAME@CROP is built untrained, and says so
+    assert "| ritm-like@64 (random weights) |" in format_table(results)
     fdrn = results[0]
     assert fdrn.error is None
     assert fdrn.encode_ms > 0 and fdrn.click_median_ms > 0 and fdrn.click_p95_ms >= fdrn.click_median_ms
@@ -22,6 +26,7 @@ def test_run_benchmark_tiny_in_process():
     assert table.count("\n| fdrn |") == 1 and "random weights" in table
 
 
+@pytest.mark.slow
 def test_bench_command_writes_json(tmp_path, capsys):
     import argparse
 

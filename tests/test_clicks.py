@@ -1,6 +1,6 @@
 import pytest
 
-from napari_clickseg.core.clicks import Box, Click, ClickHistory, check_clicks_inside
+from napari_clickseg.core.clicks import Box, Click, check_clicks_inside
 
 
 def test_click_rounds_to_pixels_and_keeps_row_col_order():
@@ -29,21 +29,3 @@ def test_box_orders_corners_and_clips():
 def test_clicks_outside_raise_clear_error():
     with pytest.raises(ValueError, match=r"click 1 at \(row=10, col=0\).*10x10"):
         check_clicks_inside([Click(0, 0), Click(10, 0)], (10, 10))
-
-
-def test_history_multilevel_undo_redo():
-    h = ClickHistory()
-    a, b, c = Click(1, 1), Click(2, 2, False), Click(3, 3)
-    for x in (a, b, c):
-        h.add(x)
-    assert h.undo() == c and h.undo() == b
-    assert h.clicks == (a,) and h.can_redo
-    assert h.redo() == b
-    h.add(Click(9, 9))  # a new click clears the redo stack
-    assert not h.can_redo and h.redo() is None
-    assert [x.row for x in h] == [1, 2, 9]
-    state = h.get_state()
-    h.reset()
-    assert len(h) == 0 and h.undo() is None
-    h.set_state(state)
-    assert len(h) == 3

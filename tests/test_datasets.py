@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import tifffile
 
-from napari_clickseg.core import datasets, io
-from napari_clickseg.core.datasets import ObjectSample, load_objects
+from napari_clickseg.data import datasets
+from napari_clickseg.data.datasets import ObjectSample, load_objects
+from _shapes import write_mask
 
 
 def _image(h=40, w=50, seed=0, rgb=True):
@@ -37,7 +38,7 @@ def _make_folder(root, n_images=3, ids_per_image=(2, 3, 1), binary_last=False):
         lab[35:37, 45:47] = 9  # tiny: below min_area
         if binary_last and k == n_images - 1:
             lab = np.where(lab > 0, 255, 0).astype(np.uint8)
-        io.write_labels(root / "masks" / f"{stem}.png", lab)
+        write_mask(root / "masks" / f"{stem}.png", lab)
     return root
 
 
@@ -100,7 +101,7 @@ def test_tiff_images_matched_by_stem_to_png_masks(tmp_path):
     tifffile.imwrite(root / "images" / "t1.tif", _image(rgb=False).astype(np.uint16) * 16)
     lab = np.zeros((40, 50), np.uint16)
     lab[10:20, 10:20] = 700
-    io.write_labels(root / "masks" / "t1.png", lab)
+    write_mask(root / "masks" / "t1.png", lab)
     (o,) = load_objects(root)
     assert o.name == "t1#700" and o.image.dtype == np.uint16
 
@@ -129,7 +130,7 @@ def test_nifti_volume_with_labels(tmp_path):
     nib.save(nib.Nifti1Image(np.swapaxes(vol, 0, 2), np.eye(4)), str(tmp_path / "v.nii.gz"))
     lab = np.zeros((3, 20, 24), np.uint8)
     lab[2, 4:12, 4:12] = 1
-    io.write_labels(tmp_path / "l.nii.gz", lab)
+    write_mask(tmp_path / "l.nii.gz", lab)
     (o,) = load_objects(tmp_path / "v.nii.gz", labels=tmp_path / "l.nii.gz")
     assert o.name == "v.nii.gz[z=2]#1"
     np.testing.assert_allclose(o.image, vol[2])
@@ -141,7 +142,7 @@ def test_single_2d_image_with_labels_and_pair_folder(tmp_path):
     lab = np.zeros((40, 50), np.uint8)
     lab[5:15, 5:15] = 4
     _write_png(tmp_path / "img2d.png", img)
-    io.write_labels(tmp_path / "mask2d.png", lab)
+    write_mask(tmp_path / "mask2d.png", lab)
     (o,) = load_objects(tmp_path / "img2d.png", labels=tmp_path / "mask2d.png")
     assert o.name == "img2d#4"
     (p,) = load_objects(tmp_path)  # the folder: imgX + maskX pairs
@@ -159,7 +160,7 @@ def test_pair_folder_of_volumes(tmp_path):
 
 @pytest.mark.parametrize("name", ["sample-microscopy", "sample-mri"])
 def test_sample_volumes(name):
-    pytest.importorskip("napari_clickseg.samples")
+    pytest.importorskip("napari_clickseg.data.samples")
     objs = list(load_objects(name, max_objects=5))
     assert 1 <= len(objs) <= 5
     assert all(o.name.startswith(f"{name}[z=") and o.gt.any() for o in objs)
@@ -172,6 +173,7 @@ def test_sample_volumes(name):
     ["glas-train", "monuseg-kumar-train", "lgg-mri-train", "lgg-mri-train/volumes", "isbi2012-em",
      "ctc-fluo-n2dh-gowt1", "dsb2018-sample"],
 )
+@pytest.mark.slow
 def test_real_datasets_load(shared_data, folder):
     objs = list(load_objects(shared_data / folder, max_objects=5, seed=0))
     assert len(objs) == 5

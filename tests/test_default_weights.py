@@ -53,10 +53,11 @@ def _clicks_to_iou(predictor, image, gt, n_clicks):
     return iou(prob > 0.49, gt)
 
 
+@pytest.mark.slow
 @pytest.mark.data
 def test_default_model_segments_held_out_real_objects(shared_data):
     """On held-out LGG and GlaS objects, three clicks give a usable mask (mean IoU >= 0.7)."""
-    from napari_clickseg.train.real_data import validation_objects
+    from napari_clickseg.data.real_data import validation_objects
 
     predictor = load_model("fdrn", device="cpu")
     ious = []

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -13,6 +12,7 @@ from napari_clickseg.core.clicks import Click
 from napari_clickseg.eval.latency import latency_stats, t_total
 from napari_clickseg.eval.report import format_table, write_report
 from napari_clickseg.eval.runner import evaluate
+from napari_clickseg.data.datasets import ObjectSample
 from napari_clickseg.models.base import BasePredictor
 
 CONTRACT_KEYS = {
@@ -46,13 +46,7 @@ class BoxOracle(BasePredictor):
         return out * fg
 
 
-@dataclass
-class Sample:
-    image: np.ndarray
-    gt: np.ndarray
-    name: str
-    image_key: object = None
-    ignore: np.ndarray | None = None
+Sample = ObjectSample
 
 
 def rect_sample():
@@ -130,7 +124,7 @@ def test_objects_sharing_an_image_are_encoded_once():
         Sample(base.image, base.gt, "a1", "A"),
         Sample(base.image, other, "a2", "A"),
         Sample(base.image, base.gt, "b1", "B"),
-        {"image": base.image, "gt": base.gt, "name": "dict-no-key"},
+        Sample(base.image, base.gt, "no-key"),
     ]
     pred = BoxOracle()
     res = evaluate(pred, samples, max_clicks=5, warmup=False)

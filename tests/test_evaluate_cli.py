@@ -145,8 +145,8 @@ def test_evaluate_random_walker_on_glas(shared_data, tmp_path):
 
 @pytest.mark.data
 def test_evaluate_validation_part_only(shared_data, tmp_path, capsys):
-    """--part val keeps to the held-out patients of train/splits.py (LGG: by patient)."""
-    from napari_clickseg.train.splits import LGG_VAL_PATIENTS
+    """--part val keeps to the held-out patients of data/splits.py (LGG: by patient)."""
+    from napari_clickseg.data.splits import LGG_VAL_PATIENTS
 
     lgg = shared_data / "lgg-mri-train"
     if not lgg.is_dir():

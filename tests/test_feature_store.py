@@ -37,6 +37,7 @@ def fdrn():
     return load_model("fdrn", device="cpu")
 
 
+@pytest.mark.slow
 def test_round_trip_equals_a_direct_encode(tmp_path, fdrn):
     vol = disc_slices()
     ident = StoreIdentity.of(fdrn)
@@ -111,6 +112,7 @@ def test_an_interrupted_slice_is_not_served(tmp_path, fdrn):
     assert key not in store and store.get(key) is None and len(store) == 0
 
 
+@pytest.mark.slow
 def test_session_reads_the_store_lazily_and_never_encodes(tmp_path, fdrn):
     vol = disc_slices()
     ident = StoreIdentity.of(fdrn)

@@ -7,7 +7,8 @@ import pytest
 
 from napari_clickseg import list_models, load_model
 from napari_clickseg.core.clicks import Click
-from napari_clickseg.train.finetune import FinetuneConfig, finetune, labelled_slices
+from napari_clickseg.core.labels import labelled_slices
+from napari_clickseg.train.finetune import FinetuneConfig, finetune
 from napari_clickseg.train.finetune_command import parse_slices
 
 TINY_NET = {
@@ -46,6 +47,7 @@ def fast(**kw) -> FinetuneConfig:
     return FinetuneConfig(**base)
 
 
+@pytest.mark.slow
 def test_finetune_end_to_end(volume, base_weights):
     img, lab = volume
     seen = []
@@ -68,6 +70,7 @@ def test_finetune_end_to_end(volume, base_weights):
     assert prob.shape == (64, 64) and np.isfinite(prob).all()
 
 
+@pytest.mark.slow
 def test_finetune_2d_slice_and_explicit_slices(volume, base_weights):
     img, lab = volume
     r = finetune(img[2], lab[2], base=str(base_weights), name="one-slice", config=fast(max_steps=2))
@@ -149,6 +152,7 @@ def test_helpers():
     assert labelled_slices(lab) == [2]
 
 
+@pytest.mark.slow
 def test_finetune_cli_end_to_end(volume, base_weights, tmp_path, capsys):
     """``clickseg finetune`` reads the files, trains, saves a listed user model and says so."""
     import tifffile
@@ -185,6 +189,7 @@ def test_step_selection_prefers_fewer_clicks_then_a_higher_miou_curve():
     assert improves((20.0, 0.0), None)  # the first validation always counts
 
 
+@pytest.mark.slow
 def test_a_finetune_that_beats_no_step_says_so_and_keeps_the_base(volume, base_weights, caplog):
     import torch
 

@@ -87,6 +87,7 @@ def test_flip_tta_averages_the_slice_and_its_mirror():
     assert not np.allclose(plain, mirrored[:, ::-1], atol=1e-3)  # the two views really differ
 
 
+@pytest.mark.slow
 def test_flip_tta_encodes_two_views_once_and_guards_features():
     img = _image()
     p = _random("fdrn", True)
@@ -104,6 +105,7 @@ def test_flip_tta_encodes_two_views_once_and_guards_features():
     assert model_identity(_random("fdrn", True)) == model_identity(_random("fdrn", False)) + "+flip"
 
 
+@pytest.mark.slow
 def test_first_click_refinement_runs_with_flip_tta():
     """The zoomed second pass of a small first mask also runs on both views."""
     img = np.full((256, 256), 40, np.uint8)
@@ -121,6 +123,7 @@ def test_classical_models_refuse_flip_tta():
         build_model("random-walker", flip_tta=True)
 
 
+@pytest.mark.slow
 def test_shipped_model_with_flip_tta_segments_a_blob():
     img = _image()
     p = load_model("fdrn", device="cpu", flip_tta=True)
@@ -132,6 +135,7 @@ def test_shipped_model_with_flip_tta_segments_a_blob():
     assert np.count_nonzero(mask & blob) / np.count_nonzero(mask | blob) > 0.7
 
 
+@pytest.mark.slow
 def test_evaluate_cli_flip_tta(tmp_path):
     from napari_clickseg.cli import main
 
@@ -146,7 +150,7 @@ def test_evaluate_cli_flip_tta(tmp_path):
 
 def test_flip_suffix_round_trip_and_bench_builds_it():
     from napari_clickseg.eval.benchmark import _build
-    from napari_clickseg.models.registry import flip_name, split_flip
+    from napari_clickseg.core.predictor import flip_name, split_flip
 
     assert split_flip("fdrn+flip") == ("fdrn", True) and split_flip("ritm-like@192") == ("ritm-like@192", False)
     assert flip_name(*split_flip("fdrn+flip")) == "fdrn+flip" and flip_name("fdrn", False) == "fdrn"

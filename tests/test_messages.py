@@ -7,9 +7,9 @@ import pytest
 import tifffile
 
 from napari_clickseg.cli import main
-from napari_clickseg.core.datasets import load_objects
+from napari_clickseg.data.datasets import load_objects
 from napari_clickseg.core.image import validate_slice
-from napari_clickseg.core.io import read_labels
+from napari_clickseg.data.readers import read_labels
 
 
 def test_negative_label_ids_name_the_file(tmp_path):

@@ -20,10 +20,16 @@ from napari_clickseg import Box, Click, build_model, list_models
 from napari_clickseg.models.registry import get_model_info
 
 ALL = list_models()
-from napari_clickseg.models.networks import NETWORK_FAMILIES  # noqa: E402
+from napari_clickseg.models.registry import network_families  # noqa: E402
 
 LEARNED = list_models("learned")
-FAMILIES = list(NETWORK_FAMILIES)  # network-level tests: each family once (fdrn-v2 is an fdrn)
+FAMILIES = list(network_families())  # network-level tests: each family once (fdrn-v2 is an fdrn)
+
+
+def _quick(names):
+    """The classical models and the default ``fdrn`` run in the quick suite; the others are slow."""
+    return [n if n == "fdrn" or get_model_info(n).kind == "classical" else pytest.param(n, marks=pytest.mark.slow)
+            for n in names]
 
 
 def _build(name: str):
@@ -60,7 +66,7 @@ def _check_prob(prob: np.ndarray, shape) -> None:
     assert prob.min() >= 0.0 and prob.max() <= 1.0
 
 
-@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("name", _quick(ALL))
 @pytest.mark.parametrize("kind", ["gray", "rgb"])
 def test_predict_contract(name, kind):
     p = _build(name)
@@ -81,7 +87,7 @@ def test_predict_contract(name, kind):
             _check_prob(p.predict([Click(36, 40)], box=Box(20, 24, 52, 56)), img.shape)
 
 
-@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("name", _quick(ALL))
 def test_predict_never_reencodes_and_features_round_trip(name):
     p = _build(name)
     img = _image("gray")
@@ -108,6 +114,7 @@ def test_predict_never_reencodes_and_features_round_trip(name):
     assert np.array_equal(a, b)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", FAMILIES)
 def test_gradients_reach_every_parameter(name):
     from napari_clickseg.models.networks import build_network
@@ -138,8 +145,8 @@ def test_gradients_reach_every_parameter(name):
         assert net.decode(f, rois, clicks, prev, None).shape == (2, 1, 64, 64)
 
 
-@pytest.mark.parametrize("name", LEARNED)
-@pytest.mark.parametrize("shape", [(64, 64), (2048, 1536)])
+@pytest.mark.parametrize("name", _quick(LEARNED))
+@pytest.mark.parametrize("shape", [(64, 64), pytest.param((2048, 1536), marks=pytest.mark.slow)])
 def test_small_and_large_slices(name, shape):
     """64x64 up to 2048x1536: the encoder input is downscaled to <= 1024 px; slice kept as uint8."""
     p = _build(name)
@@ -157,6 +164,7 @@ def test_small_and_large_slices(name, shape):
     _check_prob(prob, img.shape)
 
 
+@pytest.mark.slow
 def test_4096_slice_works():
     p = _build("fdrn")
     img = np.random.default_rng(0).integers(0, 255, (4096, 4096), dtype=np.uint8)

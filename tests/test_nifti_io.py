@@ -19,7 +19,7 @@ def _save(path, arr_xyz, zooms):
 
 
 def test_core_nifti_round_trip_keeps_axis_order_spacing_and_affine(tmp_path):
-    from napari_clickseg.core.io import read_volume
+    from napari_clickseg.data.readers import read_volume
     from napari_clickseg.core.nifti import read_nifti, write_nifti
 
     xyz = np.random.default_rng(0).integers(0, 1000, (20, 16, 5)).astype(np.int16)  # (x, y, z)

@@ -11,6 +11,7 @@ pytest.importorskip("distributed", reason="precompute needs dask[distributed]")
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
 
+@pytest.mark.slow
 def test_annotator_encodes_nothing_for_precomputed_slices(make_napari_viewer, tmp_path):
     import tifffile
 

@@ -1,11 +1,11 @@
-"""Fixed validation parts of every real dataset (``train/splits.py``) and their loaders."""
+"""Fixed validation parts of every real dataset (``data/splits.py``) and their loaders."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from napari_clickseg.train.splits import DATASETS, V1_DATASETS, VALIDATION, ranked_fraction, split_names
+from napari_clickseg.data.splits import DATASETS, V1_DATASETS, VALIDATION, ranked_fraction, split_names
 
 
 def test_every_dataset_has_a_recorded_rule():
@@ -24,7 +24,7 @@ def test_ranked_fraction_is_per_group_and_independent_of_order():
 @pytest.mark.data
 @pytest.mark.parametrize("name", DATASETS)
 def test_validation_part_is_disjoint_from_training_and_loads(shared_data, name):
-    from napari_clickseg.train.real_data import RealImageSet, index_entries, validation_objects
+    from napari_clickseg.data.real_data import RealImageSet, index_entries, validation_objects
 
     entries = index_entries(shared_data, name)
     train, val = split_names(name, entries, "train"), split_names(name, entries, "val")
@@ -43,7 +43,7 @@ def test_validation_part_is_disjoint_from_training_and_loads(shared_data, name):
 
 @pytest.mark.data
 def test_patient_and_split_field_rules(shared_data):
-    from napari_clickseg.train.real_data import index_entries
+    from napari_clickseg.data.real_data import index_entries
 
     hc = index_entries(shared_data, "hc18-fetal-head-us")
     pid = {e["name"]: e["patient_id"] for e in hc}

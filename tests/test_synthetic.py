@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from napari_clickseg.samples import sample_microscopy_volume, sample_mri_volume
-from napari_clickseg.train.synthetic import KINDS, SyntheticStream, generate, vary_appearance
+from napari_clickseg.data.samples import sample_microscopy_volume, sample_mri_volume
+from napari_clickseg.data.synthetic import KINDS, generate, vary_appearance
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -49,16 +49,14 @@ def test_kind_specific_properties():
 def test_unknown_kind_is_rejected():
     with pytest.raises(ValueError, match="unknown synthetic kind"):
         generate(np.random.default_rng(0), "planets")
-    with pytest.raises(ValueError, match="unknown synthetic kind"):
-        SyntheticStream(kinds=["planets"])
 
 
-def test_stream_is_indexable_and_reproducible():
-    s = SyntheticStream(seed=5, size=(64, 64))
-    a, b = s[7], SyntheticStream(seed=5, size=(64, 64))[7]
+def test_generate_is_reproducible_and_drops_small_objects():
+    a = generate(np.random.default_rng([5, 7]), None, (64, 64), min_area=30)
+    b = generate(np.random.default_rng([5, 7]), None, (64, 64), min_area=30)
     assert np.array_equal(a.image, b.image) and a.kind == b.kind
-    first = next(iter(s))
-    assert np.array_equal(first.labels, s[0].labels)
+    ids, counts = np.unique(a.labels[a.labels > 0], return_counts=True)
+    assert (counts >= 30).all()
 
 
 def test_vary_appearance_ranges():

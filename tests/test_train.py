@@ -114,6 +114,7 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
+@pytest.mark.slow
 def test_ten_step_run_checkpoints_resumes_and_logs(tmp_path):
     from napari_clickseg.models.weights_io import load_network, read_card
 
@@ -150,6 +151,7 @@ def test_ten_step_run_checkpoints_resumes_and_logs(tmp_path):
     assert read_card(out / "last.pt")["training"]["total_steps"] == 10 and "init" not in card["training"]
 
 
+@pytest.mark.slow
 def test_run_from_init_weights_records_its_lineage(tmp_path):
     """A second stage started from ``model.init`` starts from those weights and its card says so."""
     from napari_clickseg.models.weights_io import load_network, read_card
@@ -171,6 +173,7 @@ def test_run_from_init_weights_records_its_lineage(tmp_path):
     assert (tmp_path / "stage2" / "best.pt").is_file()
 
 
+@pytest.mark.slow
 def test_resume_guards(tmp_path):
     cfg = tiny_config()
     with pytest.raises(FileNotFoundError, match="cannot resume"):
@@ -190,6 +193,7 @@ def test_resume_guards(tmp_path):
         command.run(args)
 
 
+@pytest.mark.slow
 def test_cancel_stops_cleanly(tmp_path):
     cfg = tiny_config(validation={"every": 0})
     calls = {"n": 0}
@@ -205,8 +209,8 @@ def test_cancel_stops_cleanly(tmp_path):
 
 @pytest.mark.data
 def test_real_data_splits_are_fixed_and_disjoint(shared_data):
-    from napari_clickseg.train.real_data import RealImageSet, index_entries
-    from napari_clickseg.train.splits import DATASETS, split_names
+    from napari_clickseg.data.real_data import RealImageSet, index_entries
+    from napari_clickseg.data.splits import DATASETS, split_names
 
     for name in DATASETS:
         entries = index_entries(shared_data, name)

@@ -174,6 +174,7 @@ def test_worker_processes_deliver_the_same_steps_in_order():
         assert x.rng.integers(1 << 30) == y.rng.integers(1 << 30)
 
 
+@pytest.mark.slow
 def test_loop_validates_keeps_the_best_and_stops_early():
     clicks = ClickSection(max_positive=2, max_negative=1, max_iterative=0, box_prob=0.0)
     net = tiny_net()
@@ -201,6 +202,7 @@ def test_trainer_records_the_engine_in_the_log(tmp_path):
     assert float(rows[-1]["supervised"]) == cfg.optim.batch_size * 2 * 2
 
 
+@pytest.mark.slow
 def test_card_records_engine_samples_and_learning_curve(tmp_path):
     from napari_clickseg.models.weights_io import read_card
     from napari_clickseg.train.trainer import Trainer

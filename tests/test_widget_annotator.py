@@ -62,6 +62,7 @@ def test_clicks_segment_disk_undo_redo(annotator):
     assert (w.prompts.preview.data[75:85, 15:25] > 0).all()
 
 
+@pytest.mark.slow
 def test_commit_twice_two_ids_first_untouched_and_undo(annotator, tmp_path):
     img, disk = _disk_image()
     img[60:85, 60:85] = 0.9
@@ -90,6 +91,7 @@ def test_commit_twice_two_ids_first_untouched_and_undo(annotator, tmp_path):
     assert [r.label_id for r in w.records] == [1, 2] and w.records[0].clicks[0].coords == (40, 50)
 
 
+@pytest.mark.slow
 def test_clicks_on_two_slices_stay_on_their_slices_and_propagate(annotator, qtbot):
     n, size = 9, 64
     zz, rr, cc = np.ogrid[:n, :size, :size]
@@ -136,6 +138,7 @@ def test_clicks_on_two_slices_stay_on_their_slices_and_propagate(annotator, qtbo
     assert np.array_equal(w.target.data[4:], before[4:]), "slices outside the gap are untouched"
 
 
+@pytest.mark.slow
 def test_bad_input_notifies_and_keeps_labels(annotator, make_napari_viewer):
     img, disk = _disk_image()
     viewer, w = annotator(img)
@@ -234,6 +237,7 @@ def test_simulated_mouse_box_and_shortcuts(annotator):
     assert w.target is not None and (w.target.data == 1).sum() > 0.8 * disk.sum()
 
 
+@pytest.mark.slow
 def test_rgb_and_multichannel_images(annotator):
     img, disk = _disk_image()
     viewer, w = annotator(np.stack([img, img * 0.5, 1 - img], -1), rgb=True)
@@ -300,6 +304,7 @@ def test_manifest_declares_widgets_and_sample_data():
     assert kind == "image" and lkind == "labels" and lab.shape == img.shape and lab.max() >= 1
 
 
+@pytest.mark.slow
 def test_flip_tta_box_reloads_the_learned_model_and_keeps_the_object(annotator):
     img, disk = _disk_image()
     viewer, w = annotator(img)

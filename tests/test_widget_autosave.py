@@ -30,6 +30,7 @@ def open_image(make_napari_viewer):
     return make
 
 
+@pytest.mark.slow
 def test_commit_is_saved_at_once_and_offered_again(open_image):
     img = _image()
     viewer, w = open_image(img)
@@ -61,6 +62,7 @@ def test_painting_on_the_target_is_saved(open_image):
     assert w.autosave.tick() and w.autosave.store.read().labels[60, 60] == 9
 
 
+@pytest.mark.slow
 def test_new_work_sets_the_old_autosave_aside(open_image):
     img = _image()
     viewer, w = open_image(img)
@@ -77,6 +79,7 @@ def test_new_work_sets_the_old_autosave_aside(open_image):
     assert w3.autosave.offer is None
 
 
+@pytest.mark.slow
 def test_a_different_image_gets_no_offer(open_image):
     viewer, w = open_image(_image())
     w.add_click(30, 30)
@@ -85,6 +88,7 @@ def test_a_different_image_gets_no_offer(open_image):
     assert w2.autosave.offer is None
 
 
+@pytest.mark.slow
 def test_autosave_can_be_turned_off(open_image, monkeypatch):
     monkeypatch.setenv("CLICKSEG_AUTOSAVE", "0")
     from napari_clickseg.core.autosave import autosave_dir

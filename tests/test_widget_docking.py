@@ -43,6 +43,7 @@ def docked(make_napari_viewer):
     return make
 
 
+@pytest.mark.slow
 def test_menu_docked_widget_gets_a_wrapped_viewer_and_tracks_layers(docked):
     img, disk = _disk_image()
     viewer, w = docked(img)
@@ -220,6 +221,7 @@ def test_preview_cannot_be_mistaken_for_a_committed_object_and_clicks_are_on_top
         assert order.index(marker) > order.index(target), "click markers are drawn over the labels"
 
 
+@pytest.mark.slow
 def test_object_list_shows_selects_goes_to_and_deletes_undoably(docked, qtbot):
     n, size = 8, 64
     zz, rr, cc = np.ogrid[:n, :size, :size]
@@ -322,6 +324,7 @@ def test_a_click_after_cancel_is_kept_and_segmented(docked):
     assert _iou(w.prompts.preview.data > 0, disk) > 0.8 and not w.busy_indicator.active
 
 
+@pytest.mark.slow
 def test_real_key_press_on_the_canvas_goes_to_the_annotator(make_napari_viewer, qtbot):
     """A Qt key event on the canvas (vispy -> napari's key-map chain), not a simulated dispatch."""
     from qtpy.QtCore import Qt

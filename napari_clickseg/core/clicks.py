@@ -1,4 +1,4 @@
-"""Clicks, box prompts, and a click history with multi-level undo/redo.
+"""Clicks and box prompts (undo/redo of a session's prompts: ``core.session``).
 
 Coordinates are (row, col) = (y, x) in image pixels, pixel centres at integer positions,
 everywhere in this package. Models that need (x, y) flip in their own adapter.
@@ -7,10 +7,10 @@ everywhere in this package. Models that need (x, y) flip in their own adapter.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Sequence
 
-__all__ = ["Box", "Click", "ClickHistory", "check_clicks_inside"]
+__all__ = ["Box", "Click", "check_clicks_inside"]
 
 
 def _as_pixel(value: float, name: str) -> int:
@@ -112,68 +112,3 @@ def check_clicks_inside(clicks: Sequence[Click], shape: Sequence[int]) -> None:
                 f"click {i} at (row={c.row}, col={c.col}) lies outside the image of size "
                 f"{shape[0]}x{shape[1]}; click inside the image"
             )
-
-
-@dataclass
-class ClickHistory:
-    """The ordered clicks of one object, with multi-level undo and redo.
-
-    Adding a click clears the redo stack (as in any editor). ``get_state``/``set_state``
-    snapshot the whole history (for saving, or for the click simulator).
-    """
-
-    _clicks: list[Click] = field(default_factory=list)
-    _redo: list[Click] = field(default_factory=list)
-
-    def add(self, click: Click) -> None:
-        if not isinstance(click, Click):
-            raise TypeError(f"expected Click, got {type(click).__name__}")
-        self._clicks.append(click)
-        self._redo.clear()
-
-    def undo(self) -> Click | None:
-        """Remove the newest click and return it (None if there is none)."""
-        if not self._clicks:
-            return None
-        c = self._clicks.pop()
-        self._redo.append(c)
-        return c
-
-    def redo(self) -> Click | None:
-        """Re-apply the most recently undone click and return it (None if none)."""
-        if not self._redo:
-            return None
-        c = self._redo.pop()
-        self._clicks.append(c)
-        return c
-
-    def reset(self) -> None:
-        self._clicks.clear()
-        self._redo.clear()
-
-    @property
-    def clicks(self) -> tuple[Click, ...]:
-        """Current clicks, oldest first."""
-        return tuple(self._clicks)
-
-    @property
-    def can_undo(self) -> bool:
-        return bool(self._clicks)
-
-    @property
-    def can_redo(self) -> bool:
-        return bool(self._redo)
-
-    def get_state(self) -> tuple[tuple[Click, ...], tuple[Click, ...]]:
-        return (tuple(self._clicks), tuple(self._redo))
-
-    def set_state(self, state: tuple[Sequence[Click], Sequence[Click]]) -> None:
-        clicks, redo = state
-        self._clicks = list(clicks)
-        self._redo = list(redo)
-
-    def __len__(self) -> int:
-        return len(self._clicks)
-
-    def __iter__(self) -> Iterator[Click]:
-        return iter(list(self._clicks))

@@ -29,6 +29,7 @@ from typing import Any, Hashable
 import numpy as np
 
 from .paths import user_dir
+from .predictor import Predictor, flip_name
 
 __all__ = ["FeatureCache", "feature_key", "model_identity", "nbytes_of", "default_cache_dir"]
 
@@ -50,7 +51,7 @@ def feature_key(image: np.ndarray, model_name: str, preprocessing: str = "percen
     return h.hexdigest()
 
 
-def model_identity(predictor: Any) -> str:
+def model_identity(predictor: Predictor) -> str:
     """What features depend on: the model's name plus its weights' sha256 (from the model card).
 
     A model re-trained under the same name therefore never reuses the old weights' features,
@@ -58,7 +59,7 @@ def model_identity(predictor: Any) -> str:
     """
     name = str(getattr(predictor, "name", type(predictor).__name__))
     if getattr(predictor, "flip_tta", False):
-        name += "+flip"  # models.registry.FLIP_SUFFIX (core does not import the registry)
+        name = flip_name(name, True)
     card = getattr(predictor, "card", None)
     sha = card.get("sha256") if isinstance(card, dict) else None
     return f"{name}@{sha}" if sha else name

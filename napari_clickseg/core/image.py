@@ -17,7 +17,6 @@ __all__ = [
     "normalize_slice",
     "select_channels",
     "validate_prob",
-    "validate_mask",
 ]
 
 #: The smallest image side the tools accept (in pixels).
@@ -185,14 +184,3 @@ def validate_prob(prob: np.ndarray | None, shape: Sequence[int], name: str = "pr
     if p.size and (p.min() < 0 or p.max() > 1):
         raise ValueError(f"{name} must lie in [0, 1], got [{p.min():.3g}, {p.max():.3g}]")
     return p
-
-
-def validate_mask(mask: np.ndarray, shape: Sequence[int], name: str = "mask") -> np.ndarray:
-    """Check that a label/mask array matches an image of shape (H, W, ...); returns it as array."""
-    m = np.asarray(mask)
-    if m.shape[:2] != tuple(shape[:2]) or m.ndim != 2:
-        raise ValueError(
-            f"{name} has shape {m.shape} but the image is {tuple(shape[:2])}; "
-            f"masks must be 2D and the same size as their image"
-        )
-    return m

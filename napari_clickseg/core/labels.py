@@ -16,13 +16,49 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-__all__ = ["Patch", "Edit", "LabelHistory", "next_free_id", "commit_mask", "mask_bbox", "patch_from_changes"]
+__all__ = [
+    "Patch", "Edit", "LabelHistory", "next_free_id", "object_ids", "labelled_slices", "commit_mask", "mask_bbox",
+    "patch_from_changes",
+]
 
 
 def next_free_id(labels: np.ndarray) -> int:
     """The next unused object id: ``max(labels) + 1`` (1 for an empty array)."""
     arr = np.asarray(labels)
     return int(arr.max()) + 1 if arr.size else 1
+
+
+def object_ids(labels: np.ndarray, min_area: int = 1) -> np.ndarray:
+    """Ids of the objects of ``labels`` with at least ``min_area`` pixels.
+
+    Args:
+        labels: non-negative integer array of any shape, 0 = background.
+        min_area: smallest object size in pixels (values below 1 count as 1).
+
+    Returns:
+        1D int64 array of ids > 0, ascending.
+    """
+    arr = np.asarray(labels)
+    if arr.size == 0:
+        return np.zeros(0, np.int64)
+    counts = np.bincount(arr.ravel().astype(np.int64, copy=False))
+    ids = np.nonzero(counts >= max(int(min_area), 1))[0]
+    return ids[ids > 0].astype(np.int64)
+
+
+def labelled_slices(labels: np.ndarray) -> list[int]:
+    """Indices ``z`` of the slices ``labels[z]`` that hold at least one object pixel.
+
+    Args:
+        labels: integer (Z, H, W) array, or (H, W) (one slice: ``[0]`` if it holds a label);
+            0 = background.
+    """
+    arr = np.asarray(labels)
+    if arr.ndim < 2:
+        raise ValueError(f"labelled_slices needs (H, W) labels or a (Z, H, W) label volume, got shape {arr.shape}")
+    if arr.ndim == 2:
+        return [0] if arr.any() else []
+    return [int(z) for z in np.flatnonzero(arr.reshape(arr.shape[0], -1).any(axis=1))]
 
 
 def mask_bbox(mask: np.ndarray) -> tuple[slice, ...] | None:

@@ -1,4 +1,4 @@
-"""Segmentation and interaction metrics of the standard protocol (``methods.md`` 5.1, 5.4).
+"""Segmentation and interaction metrics of the standard protocol (RITM's NoC protocol; boundary IoU of Cheng et al., CVPR 2021).
 
 * ``iou`` — intersection over union, optionally ignoring pixels.
 * ``boundary_iou`` — Cheng et al. 2021 boundary IoU (dilation ratio 0.02).

@@ -1,4 +1,4 @@
-"""MFP probability-map modulation (Lee et al., CVPR 2024; methods.md 2.3).
+"""MFP probability-map modulation (Lee et al., CVPR 2024, arXiv 2404.18448).
 
 Before each prediction the previous probability map is gamma-corrected around the *newest*
 click only: pushed towards 1 near a positive click, towards 0 near a negative click. The
@@ -7,7 +7,7 @@ network receives both the original and the modulated map.
 All coordinates are (row, col) in the pixels of the map given (the network-input / Zoom-In crop
 resolution), and all distances are measured there.
 
-Formula (our defaults follow methods.md section 7: paper's cap plus the code's floor):
+Formula (our defaults: the paper's cap plus its public code's floor):
 
 * window radius ``R = min(d_opp / 2, R_max)`` with ``d_opp`` the distance to the nearest earlier
   click of the opposite type (``R = R_max`` if there is none), then ``R = max(R, 10)``; when that
@@ -37,7 +37,7 @@ __all__ = ["MFPConfig", "modulate", "max_gamma", "window_radius"]
 
 @dataclass(frozen=True)
 class MFPConfig:
-    """Hyper-parameters of the modulation (methods.md 2.3).
+    """Hyper-parameters of the modulation (Lee et al. 2024).
 
     Attributes:
         n_prob: clicks 1..n_prob use the probability distance, later ones the Euclidean one.

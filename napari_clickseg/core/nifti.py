@@ -1,7 +1,7 @@
 """NIfTI volumes with their geometry: the array in the package's axis order, spacing and affine.
 
 NIfTI stores voxels (i, j, k[, t]) = (x, y, z[, t]); the package works in (Z, H, W[, ...]) =
-(k, j, i[, t]) so that axis 0 runs across slices like a TIFF stack (see ``core.io``). The voxel
+(k, j, i[, t]) so that axis 0 runs across slices like a TIFF stack (see ``data.readers``). The voxel
 spacing follows the array's axes; the affine is kept as stored, so writing a volume that was
 read gives back the same geometry. Needs nibabel (``pip install napari-clickseg[nifti]``).
 """

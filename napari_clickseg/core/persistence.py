@@ -9,7 +9,7 @@ on) and reproduced (replay the clicks with the recorded model). Pure Python/nump
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -155,8 +155,3 @@ def load_annotation(labels_path: str | Path) -> tuple[np.ndarray, AnnotationFile
         raise ValueError(f"{side} describes labels of shape {doc.get('shape')}, but {path} has {arr.shape}")
     objs = [ObjectRecord.from_json(d) for d in doc.get("objects", [])]
     return arr, AnnotationFile(objects=objs, settings=dict(doc.get("settings", {})))
-
-
-def records_as_dicts(records: list[ObjectRecord]) -> list[dict[str, Any]]:
-    """Plain dicts (e.g. for logging)."""
-    return [asdict(r) for r in records]

@@ -12,25 +12,18 @@ and never changes a result the user has already seen.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Hashable, Protocol, Sequence
+from typing import Hashable, Sequence
 
 import numpy as np
 
 from .clicks import Box, Click
 from .image import validate_slice
+from .predictor import MASK_THRESHOLD, FeatureStore, Predictor, use_slice
 
-__all__ = ["InteractiveSession", "SessionState", "SessionHistory", "FeatureStore", "DEFAULT_THRESHOLD"]
+__all__ = ["InteractiveSession", "SessionState", "SessionHistory", "DEFAULT_THRESHOLD"]
 
 #: RITM convention: ``prob > 0.49`` is the mask.
-DEFAULT_THRESHOLD = 0.49
-
-
-class FeatureStore(Protocol):
-    """Anything that can keep encoder features by key (see ``core.feature_cache``)."""
-
-    def get(self, key: Hashable) -> Any: ...
-
-    def put(self, key: Hashable, features: Any) -> None: ...
+DEFAULT_THRESHOLD = MASK_THRESHOLD
 
 
 @dataclass(frozen=True)
@@ -69,7 +62,7 @@ class InteractiveSession:
     """Segment one object at a time on one slice from clicks and an optional box.
 
     Args:
-        predictor: any object following the Predictor protocol (``models.base``).
+        predictor: any object following the Predictor protocol (``core.predictor``).
         image: optional first slice (HxW or HxWxC).
         threshold: probability above which a pixel is in the mask (default 0.49).
         feature_store: optional cache of encoder features, used with ``set_image(..., key=...)``
@@ -78,7 +71,7 @@ class InteractiveSession:
 
     def __init__(
         self,
-        predictor: Any,
+        predictor: Predictor,
         image: np.ndarray | None = None,
         threshold: float = DEFAULT_THRESHOLD,
         feature_store: FeatureStore | None = None,
@@ -106,13 +99,7 @@ class InteractiveSession:
         """
         arr = validate_slice(image)
         if key is None or key != self._image_key or not self.predictor.is_image_set:
-            feats = self.feature_store.get(key) if (self.feature_store is not None and key is not None) else None
-            if feats is not None:
-                self.predictor.set_features(feats)
-            else:
-                self.predictor.set_image(arr)
-                if self.feature_store is not None and key is not None:
-                    self.feature_store.put(key, self.predictor.get_features())
+            use_slice(self.predictor, arr, key, self.feature_store)
         self._image_key = key
         self._shape = (int(arr.shape[0]), int(arr.shape[1]))
         self.reset()

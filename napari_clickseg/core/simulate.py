@@ -1,6 +1,6 @@
 """The click simulator: the one used by evaluation, training and tests (RITM convention).
 
-Standard rule (``methods.md`` 5.1), for one object with ground truth ``gt`` and an optional
+Standard rule (RITM / f-BRS, Sofiiuk et al. 2020, 2022), for one object with ground truth ``gt`` and an optional
 ``ignore`` mask, given the current binary prediction ``pred``:
 
 1. ``FN = gt & ~pred & valid`` and ``FP = ~gt & pred & valid`` (``valid = ~ignore``).

@@ -13,11 +13,7 @@ before it) when any of these holds (``stop_reason``):
 * ``faded``: the mean intensity inside the new mask keeps less than ``min_contrast`` of the
   start object's contrast against its surroundings (``ObjectAppearance``). Models keep finding
   *something* past the end of an object (a neighbouring structure, a bright rim); what they
-  find no longer looks like the object. Chosen on the two whole LGG volumes of
-  ``../shared/data`` (``benchmarks/bench_propagation.py``): it alone stops both ends of both
-  volumes at the object's end, where IoU with the previous slice ran 17 slices past it. Inside
-  tumours (the tumour-slice runs of 55 LGG patients) the masks it refuses had mostly lost the
-  tumour already (median IoU with it about 0.1).
+  find no longer looks like the object (how the thresholds were chosen: ``docs/experiments.md``).
 * ``leaked``: more than ``max_outside`` of the new mask lies outside the previous slice's mask
   dilated by ``leak_margin`` pixels (the mask spills into a neighbour).
 * ``jumped``: IoU with the previous slice's mask below ``min_iou`` (micro-sam #382).
@@ -35,7 +31,8 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from .clicks import Box, Click
-from .session import DEFAULT_THRESHOLD, FeatureStore
+from .predictor import FeatureStore, Predictor, use_slice
+from .session import DEFAULT_THRESHOLD
 
 __all__ = [
     "PropagationConfig",
@@ -203,15 +200,9 @@ def prompts_from_mask(mask: np.ndarray, config: PropagationConfig = PropagationC
     return clicks, box
 
 
-def _segment(predictor: Any, image: np.ndarray, key: Hashable | None, prev: np.ndarray,
+def _segment(predictor: Predictor, image: np.ndarray, key: Hashable | None, prev: np.ndarray,
              config: PropagationConfig, store: FeatureStore | None) -> np.ndarray:
-    feats = store.get(key) if (store is not None and key is not None) else None
-    if feats is not None:
-        predictor.set_features(feats)
-    else:
-        predictor.set_image(image)
-        if store is not None and key is not None:
-            store.put(key, predictor.get_features())
+    use_slice(predictor, image, key, store)
     clicks, box = prompts_from_mask(prev, config)
     prob = predictor.predict(clicks, prev_prob=None, box=box)
     mask = prob > config.threshold
@@ -226,7 +217,7 @@ def _segment(predictor: Any, image: np.ndarray, key: Hashable | None, prev: np.n
 def propagate(
     get_slice: Callable[[int], np.ndarray],
     n_slices: int,
-    predictor: Any,
+    predictor: Predictor,
     start: int,
     start_mask: np.ndarray,
     direction: int,
@@ -243,7 +234,7 @@ def propagate(
     Args:
         get_slice: ``z -> HxW or HxWxC`` slice of the image volume.
         n_slices: number of slices along the first axis.
-        predictor: a Predictor (``models.base``); its current image is replaced.
+        predictor: a Predictor (``core.predictor``); its current image is replaced.
         start: slice index holding ``start_mask``.
         start_mask: HxW bool mask of the object on slice ``start``.
         direction: ``+1`` (forward) or ``-1`` (backward).
@@ -291,7 +282,7 @@ def propagate(
 def propagate_between(
     get_slice: Callable[[int], np.ndarray],
     n_slices: int,
-    predictor: Any,
+    predictor: Predictor,
     z0: int,
     mask0: np.ndarray,
     z1: int,

@@ -1,9 +1,8 @@
-"""Zoom-In: the region of interest a click-conditioned network looks at (methods 0.4).
+"""Zoom-In: the region of interest a click-conditioned network looks at (RITM, Sofiiuk et al. 2022).
 
-Numpy only. A ROI is ``Roi(row0, col0, row1, col1)``, *inclusive* integer pixel bounds. Forward
-and inverse maps are symmetric (style guide item 7): ``to_crop`` / ``from_crop`` for points,
-``crop`` / ``paste`` for images and probability maps, with the half-pixel convention of
-``grid_sample(align_corners=False)`` shared with ``models/roi.py``:
+Numpy only. A ROI is ``Roi(row0, col0, row1, col1)``, *inclusive* integer pixel bounds. The
+crop and paste maps live beside the networks (``models/roi.py``, torch) and follow the half-pixel
+convention of ``grid_sample(align_corners=False)``:
 
     u = (y - row0 + 0.5) * size / (row1 - row0 + 1) - 0.5      (image -> crop)
 
@@ -20,11 +19,7 @@ Defaults: CSFPN's size-dependent expansion ``e = max(2.5 - 4 sqrt(A_box / A_imag
 a 32 px minimal side (``ZoomConfig()``); RITM's rule is ``ZoomConfig(min_crop=200,
 adaptive=False)`` (e = 1.4, at least 200 px). With RITM's 200 px floor a 15-20 px nucleus or a
 small tumour on a 256 px MRI slice covers a tenth of the crop, and the head's 1/4-resolution
-output then draws its boundary with 3 px cells; the fitted ROI lets the mask reach IoU 0.9.
-Chosen on the held-out validation parts with the stage-2 default weights (20 objects drawn with
-seed 1, 8 for ISBI; not the seed-0 objects reported in the README), NoC@90 RITM rule -> default:
-LGG 10.45 -> 8.25, MoNuSeg 15.75 -> 16.25, ISBI 14.62 -> 9.50, GlaS 4.60 -> 4.65, CTC 1.40 ->
-1.25; mIoU after 20 clicks LGG 0.89 -> 0.91, MoNuSeg 0.80 -> 0.90, ISBI 0.83 -> 0.92.
+output then draws its boundary with 3 px cells. How the default was chosen: ``docs/experiments.md``.
 
 Deviation from RITM, on purpose: RITM keeps the previous ROI unless a positive click falls
 outside it or the IoU of old and new ROI drops below 0.5. That needs hidden per-object state;
@@ -39,11 +34,10 @@ from dataclasses import dataclass
 from typing import NamedTuple, Sequence
 
 import numpy as np
-from scipy import ndimage
 
 from .clicks import Box, Click
 
-__all__ = ["Roi", "ZoomConfig", "compute_roi", "to_crop", "from_crop", "crop", "paste", "full_roi"]
+__all__ = ["Roi", "ZoomConfig", "compute_roi", "full_roi"]
 
 
 class Roi(NamedTuple):
@@ -71,7 +65,7 @@ class ZoomConfig:
         threshold: ``prev_prob > threshold`` is the previous mask.
         square: make the ROI square where the image allows.
         adaptive: CSFPN's size-dependent expansion ``max(2.5 - 4 sqrt(A_box / A_image),
-            expansion)``: small objects get up to 2.5x context (methods 0.4, variants).
+            expansion)``: small objects get up to 2.5x context (CSFPN, Zhang et al.).
     """
 
     expansion: float = 1.4
@@ -153,60 +147,3 @@ def compute_roi(
     a, b = _grow(r0, r1, side_r, h)
     c, d = _grow(c0, c1, side_c, w)
     return Roi(a, c, b, d)
-
-
-def to_crop(points: np.ndarray, roi: Roi, size: int) -> np.ndarray:
-    """Map (N, 2) (row, col) image pixels to crop pixels of a ``size x size`` crop of ``roi``."""
-    p = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-    hr, wr = roi.shape
-    return np.stack(
-        [(p[:, 0] - roi.row0 + 0.5) * size / hr - 0.5, (p[:, 1] - roi.col0 + 0.5) * size / wr - 0.5], axis=1
-    )
-
-
-def from_crop(points: np.ndarray, roi: Roi, size: int) -> np.ndarray:
-    """Inverse of ``to_crop``: (N, 2) crop pixels -> image pixels (row, col)."""
-    p = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-    hr, wr = roi.shape
-    return np.stack(
-        [(p[:, 0] + 0.5) * hr / size + roi.row0 - 0.5, (p[:, 1] + 0.5) * wr / size + roi.col0 - 0.5], axis=1
-    )
-
-
-def crop(image: np.ndarray, roi: Roi, size: int, order: int = 1) -> np.ndarray:
-    """Resample ``roi`` of an HxW or HxWxC image to ``size x size`` (bilinear by default).
-
-    Edge values are repeated outside the image (like grid_sample's border padding).
-
-    Returns:
-        float32 array (size, size) or (size, size, C).
-    """
-    arr = np.asarray(image, dtype=np.float32)
-    uv = from_crop(np.stack(np.meshgrid(np.arange(size), np.arange(size), indexing="ij"), -1).reshape(-1, 2), roi, size)
-    coords = uv.T.reshape(2, size, size)
-    if arr.ndim == 2:
-        return ndimage.map_coordinates(arr, coords, order=order, mode="nearest").astype(np.float32)
-    return np.stack(
-        [ndimage.map_coordinates(arr[..., k], coords, order=order, mode="nearest") for k in range(arr.shape[-1])], -1
-    ).astype(np.float32)
-
-
-def paste(crop_map: np.ndarray, roi: Roi, base: np.ndarray, order: int = 1) -> np.ndarray:
-    """Inverse of ``crop``: resample a (size, size) map back into ``roi`` of a copy of ``base``.
-
-    Pixels outside the ROI keep ``base`` (RITM: the previous probabilities).
-
-    Returns:
-        float32 HxW array.
-    """
-    cm = np.asarray(crop_map, dtype=np.float32)
-    size = cm.shape[0]
-    out = np.array(base, dtype=np.float32, copy=True)
-    hr, wr = roi.shape
-    ys = np.arange(roi.row0, roi.row1 + 1)
-    xs = np.arange(roi.col0, roi.col1 + 1)
-    yy, xx = np.meshgrid(ys, xs, indexing="ij")
-    uv = to_crop(np.stack([yy.ravel(), xx.ravel()], 1), roi, size)
-    vals = ndimage.map_coordinates(cm, uv.T, order=order, mode="nearest").reshape(hr, wr)
-    out[roi.row0 : roi.row1 + 1, roi.col0 : roi.col1 + 1] = vals
-    return out

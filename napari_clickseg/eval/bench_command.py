@@ -55,17 +55,17 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--models and --sizes must be non-empty, sizes >= 64")
     if args.clicks < 1 or args.repeats < 1 or args.threads < 1:
         raise ValueError("--clicks, --repeats and --threads must be >= 1")
-    from ..models.registry import get_model_info, split_flip
+    from ..core.predictor import parse_model_spec
+    from ..models.registry import get_model_info
 
+    specs = {}
     for m in models:
-        crop = split_flip(m)[0].partition("@")[2]
-        if "@" in m and not (crop.isdigit() and int(crop) > 0):
-            raise ValueError(
-                f"--models {m!r}: the part after '@' is a crop size in pixels (a positive integer, "
-                f"e.g. fdrn@320), got {crop!r}"
-            )
+        try:
+            specs[m] = parse_model_spec(m)
+        except ValueError as err:
+            raise ValueError(f"--models: {err}") from None
     # KeyError listing the names for a typo
-    infos = {m: get_model_info(split_flip(m)[0].partition("@")[0]) for m in models}
+    infos = {m: get_model_info(s.name) for m, s in specs.items()}
     devices = _devices(args.device)
     from tqdm import tqdm
 
@@ -80,9 +80,9 @@ def run(args: argparse.Namespace) -> int:
                             progress=progress)
     bar.close()
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    trained = [m for m, i in infos.items() if "@" not in m and i.kind != "classical" and i.has_weights]
-    note = (f"Shipped trained weights for {', '.join(trained) or 'none'}; the other learned models have random weights "
-            f"(timings do not depend on weight values). CPU: {platform.processor() or platform.machine()}, "
+    trained = [m for m, i in infos.items() if specs[m].crop is None and i.kind != "classical" and i.has_weights]
+    note = (f"Shipped trained weights for {', '.join(trained) or 'none'}; the rows marked (random weights) are learned "
+            f"models without a weights file, built untrained (timings do not depend on weight values). CPU: {platform.processor() or platform.machine()}, "
             f"{args.threads} torch threads; torch {torch.__version__}" + (f"; GPU: {gpu}" if gpu else "") +
             ". encoder = set_image (normalisation + encoder); t_total(n) = encoder + first n clicks; "
             "ratio = t_total(20) of ritm-like / of the model, same device and size.")

@@ -1,4 +1,4 @@
-"""Speed benchmark of the models (FDRN timing protocol, methods.md 5.6).
+"""Speed benchmark of the models (the FDRN timing protocol: encoder once, then per-click cost).
 
 One implementation behind ``clickseg bench`` and ``benchmarks/bench_models.py``.
 
@@ -21,9 +21,11 @@ model once - so that load changes on a shared machine hit all models alike; then
   RSS over the state after building the model (``resource.getrusage``; torch allocations are
   invisible to tracemalloc), and on CUDA ``torch.cuda.max_memory_allocated``.
 
-``NAME@CROP`` benchmarks a learned family at another crop size (e.g. ``ritm-like@256``, the
-equal-crop comparison with ``fdrn``); ``NAME+flip`` a learned model with flip test-time
-augmentation (``fdrn+flip``: the slice and its mirror in one batch).
+Models are model specs (``core.predictor.parse_model_spec``), built by ``registry.build_spec``:
+``NAME@CROP`` benchmarks a learned family at another crop size with random weights (e.g.
+``ritm-like@256``, the equal-crop comparison with ``fdrn``); ``NAME+flip`` a learned model with
+flip test-time augmentation (``fdrn+flip``: the slice and its mirror in one batch). Rows of
+models with random weights say so (``trained`` false, "(random weights)" in the table).
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ class BenchResult:
     gpu_peak_mib: float | None = None
     params: int | None = None
     crop_size: int | None = None
+    trained: bool | None = None  #: False: random weights (learned model without a weights file, or NAME@CROP)
     error: str | None = None
 
 
@@ -107,24 +110,11 @@ def _peak_rss_mib() -> float:
 def _build(model: str, device: str) -> Any:
     import warnings
 
-    from ..models.registry import build_model, get_model_info, split_flip
+    from ..models.registry import build_spec
 
-    base, flip = split_flip(model)
-    name, _, crop = base.partition("@")
-    info = get_model_info(name)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if crop:
-            from ..models.learned_predictor import LearnedPredictor
-            from ..models.networks import build_network
-
-            p = LearnedPredictor(build_network(name, crop_size=int(crop)), device=device, trained=False, flip_tta=flip)
-            p.name = model
-            return p
-        if info.kind == "classical":
-            return build_model(name, device=device, flip_tta=flip)
-        # trained weights where they exist (same architecture and crop as users get)
-        return build_model(name, device=device, pretrained=info.has_weights, flip_tta=flip)
+        warnings.simplefilter("ignore")  # random weights warn on the first click; the row says so instead
+        return build_spec(model, device=device)
 
 
 class _Timer:
@@ -135,6 +125,7 @@ class _Timer:
 
         self.res = BenchResult(model=model, device=device, size=size, threads=torch.get_num_threads())
         self.pred = _build(model, device)
+        self.res.trained = getattr(self.pred, "trained", None)
         net = getattr(self.pred, "net", None)
         if net is not None:
             self.res.params = int(sum(p.numel() for p in net.parameters()))
@@ -348,7 +339,7 @@ def format_table(results: Sequence[BenchResult], note: str | None = None) -> str
         mem = f(r.peak_mib, 0) + (f" (GPU {f(r.gpu_peak_mib, 0)})" if r.gpu_peak_mib is not None else "")
         params = "-" if r.params is None else f"{r.params / 1e6:.2f}M"
         lines.append(
-            f"| {r.model} | {r.device} | {r.size} | {r.crop_size or '-'} | {params} | {f(r.encode_ms)} | "
+            f"| {r.model}{' (random weights)' if r.trained is False else ''} | {r.device} | {r.size} | {r.crop_size or '-'} | {params} | {f(r.encode_ms)} | "
             f"{f(r.click_median_ms)} | {f(r.click_p95_ms)} | {f(r.first_click_ms)} | "
             f"{f(r.t_total_ms.get('1'))} | {f(r.t_total_ms.get('5'))} | {f(r.t_total_ms.get('20'))} | "
             f"{f(r.ratio_vs_ritm, 2)} | {mem} | {f(r.encode_min_ms)} / {f(r.click_min_ms)} |"

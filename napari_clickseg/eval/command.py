@@ -34,8 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--part", choices=["all", "train", "val"], default="all",
-        help="for a dataset of ../shared/data (glas-train, lgg-mri-train, ...): evaluate only its "
-             "training or its held-out validation part (train/splits.py; default all)",
+        help="for a real dataset folder with index.json (glas-train, lgg-mri-train, ...): evaluate only "
+             "its training or its held-out validation part (default all)",
     )
     parser.add_argument("--labels", type=Path,
                         help="label volume for an image volume given as --data")
@@ -58,7 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", type=Path, help="weights file overriding the model's own")
     parser.add_argument("--flip-tta", action="store_true",
                         help="flip test-time augmentation (learned models: the slice and its mirror are "
-                             "predicted together and averaged; about 1.5x the time per click on a CPU)")
+                             "predicted together and averaged, so every encoder and head pass runs on two views)")
     parser.add_argument("--out", type=Path, required=True, help="output folder (created if absent)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -66,8 +66,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from ..core.io import load_objects
-    from ..models.registry import flip_name, load_model
+    from ..data.datasets import load_objects
+    from ..core.predictor import flip_name
+    from ..models.registry import load_model
     from .report import format_table, write_report
     from .runner import EvalConfig, evaluate
 
@@ -114,8 +115,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _part_kwargs(data: str, part: str) -> dict:
     """``load_objects`` arguments restricting a known dataset folder to one part of its split."""
-    from ..train.real_data import part_selection
-    from ..train.splits import DATASETS
+    from ..data.real_data import part_selection
+    from ..data.splits import DATASETS
 
     folder = Path(data).resolve()
     if folder.name not in DATASETS or not (folder / "index.json").is_file():

@@ -1,4 +1,4 @@
-"""Latency accounting of an evaluation run (FDRN timing protocol, ``methods.md`` 5.6).
+"""Latency accounting of an evaluation run (the FDRN timing protocol, Zeng et al., ACM MM 2023).
 
 Per object the runner records the encoder time of its image (``t_encode``, shared by every
 object of that image) and the time of every click (``predictor.predict`` only), all in

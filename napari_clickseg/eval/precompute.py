@@ -29,7 +29,7 @@ import numpy as np
 from ..core.feature_cache import feature_key
 from ..core.feature_store import DISTRIBUTED_HINT, StoreIdentity, ZarrFeatureStore
 from ..core.image import validate_slice
-from ..core.io import IMAGE_SUFFIXES, is_nifti, read_image, read_volume
+from ..data.readers import IMAGE_SUFFIXES, is_nifti, read_image, read_volume
 
 __all__ = ["ModelSpec", "PrecomputeReport", "precompute", "volume_slices", "encode_slice", "worker_models"]
 
@@ -94,8 +94,8 @@ def volume_slices(path: str | Path) -> tuple[int, Callable[[int], np.ndarray]]:
     """``(n_slices, get_slice)`` of a TIFF stack / NIfTI volume / 2D image, or a folder of images.
 
     A folder's slices are its image files (those of its ``images/`` subfolder when it has one),
-    in natural name order; each is read with ``core.io.read_image``. A file is read with
-    ``core.io.read_volume`` (slices along axis 0, as ``clickseg annotate`` shows them).
+    in natural name order; each is read with ``data.readers.read_image``. A file is read with
+    ``data.readers.read_volume`` (slices along axis 0, as ``clickseg annotate`` shows them).
 
     Raises:
         FileNotFoundError: nothing at ``path``; ValueError: no images in the folder.

@@ -1,57 +1,24 @@
-"""The Predictor protocol shared by every model (learned and classical).
+"""``BasePredictor``: argument checking and feature bookkeeping shared by every model.
 
-The FDRN split: ``set_image`` is the expensive part (image encoder), run once per slice and
-cached; ``predict`` is the cheap part, run once per click, and must never re-run the encoder.
-
-``predict`` is a pure function of (cached features, clicks, prev_prob, box): the same inputs give
-the same output. That is what lets a session undo/redo without surprises, and what lets a widget
-run predictions in a worker thread (one predictor per session, calls serialised).
+The protocol itself, its contracts and error types are in ``core.predictor``.
 """
 
 from __future__ import annotations
 
 import abc
-from typing import Any, Protocol, Sequence, runtime_checkable
+from typing import Any, Sequence
 
 import numpy as np
 
 from ..core.clicks import Box, Click, check_clicks_inside
 from ..core.image import validate_prob, validate_slice
+from ..core.predictor import NoImageError
 
-__all__ = ["Predictor", "BasePredictor", "NoImageError"]
-
-
-class NoImageError(RuntimeError):
-    """``predict`` (or ``get_features``) was called before ``set_image``."""
-
-
-@runtime_checkable
-class Predictor(Protocol):
-    """What every model offers. See ``BasePredictor`` for the argument contracts."""
-
-    name: str
-
-    def set_image(self, image: np.ndarray) -> None: ...
-
-    def predict(
-        self,
-        clicks: Sequence[Click],
-        prev_prob: np.ndarray | None = None,
-        box: Box | None = None,
-    ) -> np.ndarray: ...
-
-    def reset_image(self) -> None: ...
-
-    def get_features(self) -> Any: ...
-
-    def set_features(self, features: Any) -> None: ...
-
-    @property
-    def is_image_set(self) -> bool: ...
+__all__ = ["BasePredictor"]
 
 
 class BasePredictor(abc.ABC):
-    """Argument checking and bookkeeping shared by all predictors.
+    """Argument checking and bookkeeping shared by all predictors (``core.predictor.Predictor``).
 
     Subclasses implement ``_encode(image) -> features`` and
     ``_predict(features, clicks, prev_prob, box) -> prob``; this class validates inputs, caches

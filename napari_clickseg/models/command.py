@@ -19,7 +19,8 @@ def run(args: argparse.Namespace) -> int:
         if info.kind == "classical":
             state = "no weights needed"
         else:
-            state = f"weights: {info.weights}" if info.has_weights else "untrained (no weights file)"
+            state = (f"weights: {info.weights}" if info.has_weights else
+                     "no weights file: not loadable, not in the napari menu; clickseg bench builds it untrained")
         print(f"{name:<{width}}  {info.kind:<9}  {info.description}  [{state}]")
     print(f"\nuser models folder: {user_models_dir()}")
     return 0

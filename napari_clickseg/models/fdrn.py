@@ -1,12 +1,12 @@
-"""FDRN network (methods 1): image encoder F1 once per slice, light click head F2 per click.
+"""FDRN network (Zeng et al., ACM MM 2023): image encoder F1 once per slice, light click head F2 per click.
 
 ``encode(image)`` runs F1 on the whole slice (downscaled to ``encoder.max_side``) and returns a
 dict of tensors; ``decode(features, rois, clicks, prev_prob, boxes)`` runs F2 on the Zoom-In
 crop ``rois`` and returns crop logits. The head's inputs, all at crop resolution:
 
 * the image crop (3 ch) -> 4x4 stride-4 patch embedding to 1/4 of the crop;
-* guidance, two *separate* stems (FDRN's current vs. history decoupling, methods 1.3 item 1),
-  each a patch-embedding analogue of Conv1S (methods 0.2): the history stem sees
+* guidance, two *separate* stems (FDRN's current vs. history click decoupling),
+  each a patch-embedding analogue of RITM's Conv1S: the history stem sees
   [historical pos/neg disks, prev prob, MFP-modulated prev prob, IOG inside/outside], the
   current stem sees [current pos/neg disk, MFP-modulated prev prob]; their concatenation is
   fused by a 1x1 conv and added (learnable scale) to the image embedding;
@@ -17,7 +17,7 @@ crop ``rois`` and returns crop logits. The head's inputs, all at crop resolution
   addition: the paper's F2 is a full HRNet with semantics of its own, ours is light.
 
 ``propagation="sgn"`` (the ``fdrn-csfpn`` variant) replaces the dense 1/16 attention by CSFPN's
-sparse graph propagation at 1/4 (methods 4.3): every pixel attends to the click positions only.
+sparse graph propagation at 1/4: every pixel attends to the click positions only.
 
 Logits at 1/4 are upsampled bilinearly to the crop size (``refine > 0``: corrected at full crop
 resolution by ``models.refiner.Refiner``); the predictor pastes them back.
@@ -62,7 +62,7 @@ class FDRNConfig:
         softmax: ``"row"`` or ``"column"`` normalisation of the non-local affinity.
         propagation: ``"nonlocal"`` (FDRN) or ``"sgn"`` (CSFPN sparse propagation).
         mfp: feed the MFP-modulated previous probability (else the plain one twice).
-        mfp_n_prob, mfp_r_max: MFP hyper-parameters (methods 2.3).
+        mfp_n_prob, mfp_r_max: MFP hyper-parameters (N and R_max of the MFP paper's modulation).
         mfp_double_pass: MFP's first-click double pass inside ``decode``.
         refine: channels of the full-resolution boundary refiner (``models.refiner``) at 1/2
             of the crop; 0 = none (logits at 1/4 upsampled bilinearly).

@@ -2,7 +2,7 @@
 
 A small ResNet-style pyramid: stem to 1/4, stages at 1/4, 1/8 and 1/16. FDRN keeps the 1/4
 output (``low``, texture) and the 1/16 output (``high``, semantics) plus two 1x1 projections
-of ``high`` (``key`` and ``query``) for the head's non-local attention (methods 1.3); the 1/8
+of ``high`` (``key`` and ``query``) for the head's non-local attention (FDRN, Zeng et al., ACM MM 2023); the 1/8
 level is not exported (FDRN's Table 5 ablation).
 
 Large slices: the encoder input is downscaled (antialiased bilinear) so that its long side is at
@@ -108,7 +108,7 @@ class Encoder(nn.Module):
     """Image pyramid F1: (B, 3, H, W) in [0, 1] -> features at 1/4 and 1/16.
 
     ``stem_add`` (optional, (B, stem, H/2, W/2)) is added after the first stride-2 conv: the
-    RITM-like baseline injects its click maps there (Conv1S, methods 0.2). FDRN passes None.
+    RITM-like baseline injects its click maps there (Conv1S, RITM). FDRN passes None.
     """
 
     def __init__(self, cfg: EncoderConfig) -> None:

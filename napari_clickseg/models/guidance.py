@@ -1,9 +1,9 @@
 """Guidance maps drawn at network-input (crop) resolution, batched in torch.
 
-* click disks (methods 0.1, r = 5 px at crop resolution), split into the *current* click (the
+* click disks (RITM, Sofiiuk et al. 2022; r = 5 px at crop resolution), split into the *current* click (the
   last valid row) and the *historical* ones (FDRN's current/history decoupling);
-* IOG inside/outside Gaussians for a box prompt (methods 0.1 / 3.2);
-* MFP modulation of the previous probability (methods 2.3; the numpy reference
+* IOG inside/outside Gaussians for a box prompt (Zhang et al., CVPR 2020);
+* MFP modulation of the previous probability (Lee et al., CVPR 2024; the numpy reference
   ``core.modulation.modulate`` is applied per sample - inputs only, no gradient involved).
 
 Click tensors are (B, N, 3) rows (row, col, is_positive), padded with rows of -1, oldest first.
@@ -260,7 +260,7 @@ def mfp_inputs(
 
     Samples whose previous-probability crop is all zero but that have a click first get a
     no-gradient head pass with ``P = P~ = 0`` (``plain_pass(idx, inputs_subset) -> logits``);
-    its sigmoid replaces their previous probability, which is then modulated (methods 2.3).
+    its sigmoid replaces their previous probability, which is then modulated (MFP, Lee et al. 2024).
     Done inside ``decode`` so training and inference see the same inputs.
 
     Args:

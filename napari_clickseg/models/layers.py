@@ -74,7 +74,7 @@ class ScaledAdd(nn.Module):
 
 
 class Conv1S(nn.Module):
-    """RITM "Conv1S" guidance stem (methods 0.2), with a configurable width.
+    """RITM "Conv1S" guidance stem (Sofiiuk et al. 2022), with a configurable width.
 
     1x1 conv (cin -> mid) -> LeakyReLU(0.2) -> 3x3 conv stride 2 (mid -> cout). The result is at
     half the input resolution and is meant to be added to the image stem's first stride-2 output.
@@ -93,7 +93,7 @@ class Conv1S(nn.Module):
 
 
 class NonLocalAttention(nn.Module):
-    """FDRN semantic feature integration (methods 1.3, item 3).
+    """FDRN semantic feature integration (Zeng et al., ACM MM 2023).
 
     Affinity from *recycled* encoder keys/queries (ROI-aligned), values from the head's own
     guidance-conditioned feature: ``X = A . Conv3x3(f)``, then ``ResBlock(concat(X, f))``
@@ -127,7 +127,7 @@ class NonLocalAttention(nn.Module):
 
 
 class SparseGraphPropagation(nn.Module):
-    """CSFPN Sparse Graph Network (methods 4.3): attention over the clicked positions only.
+    """CSFPN Sparse Graph Network (Zhang et al., arXiv 2203.05145): attention over the clicked positions only.
 
     Every pixel attends to the features at the click nodes (softmax over the nodes), so the
     cost is O(HW * N) instead of O((HW)^2). ``Y = lambda * m + X`` with ``lambda`` initialised

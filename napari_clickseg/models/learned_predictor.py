@@ -19,12 +19,11 @@ the box is 0 unless a positive click outside it lies on the mask there (``box_bo
 default); optionally only the mask's connected components at a positive click are kept
 (``click_components``: one click on one of two similar discs selects that disc).
 
-Flip test-time augmentation (``flip_tta``, off by default; methods 5.2 "flip TTA on (RITM
-family)"): ``set_image`` encodes the slice and its left-right mirror as one batch of two, and
-every head pass runs on both views (clicks, ROI, box and previous map mirrored for the second)
-in one batch; the mirrored view's probability is mirrored back and the two are averaged. On a
-2-core CPU it costs about 1.9x the encoder time and 1.5x the click time; on the held-out parts
-it did not reliably lower NoC@90 (README, "Flip test-time augmentation"), hence off by default.
+Flip test-time augmentation (``flip_tta``, off by default; the RITM protocol's flip TTA,
+Sofiiuk et al. 2022): ``set_image`` encodes the slice and its left-right mirror as one batch
+of two, and every head pass runs on both views (clicks, ROI, box and previous map mirrored for
+the second) in one batch; the mirrored view's probability is mirrored back and the two are
+averaged. Its measured cost and effect are in ``docs/results.md``.
 
 Device: ``"auto"`` picks CUDA, then MPS, then CPU. On CPU the network runs in float32 with
 channels-last and BatchNorm folded; on CUDA in bf16 (fp16 where bf16 is unsupported). All work
@@ -48,25 +47,17 @@ from ..core.clicks import Box, Click
 from ..core.image import normalize_slice
 from ..core.prompt_constraints import bound_to_box, keep_clicked_components
 from ..core.zoom import Roi, ZoomConfig, compute_roi
+from ..core.predictor import MASK_THRESHOLD, UntrainedModelWarning
 from .base import BasePredictor
 from .device import inference_dtype, prepare_for_inference, resolve_device
 from .roi import paste_from_roi
 
-__all__ = ["LearnedPredictor", "build_fdrn", "build_fdrn_csfpn", "build_ritm_like", "build_learned"]
+__all__ = ["LearnedPredictor", "build_learned"]
 
 log = logging.getLogger(__name__)
 
-#: the mask threshold of the predictor protocol (``prob > 0.49``, ``models.base``)
-MASK_THRESHOLD = 0.49
-
-#: default of ``LearnedPredictor(click_components=...)``: off, because on 5 objects of each of 8
-#: validation parts it changed NoC@90 by -0.8..+0.6 clicks per part, 10.88 -> 10.83 on average, which
-#: is noise (``python benchmarks/bench_prompts.py --objects 5 --datasets ...``, issue 18)
+#: default of ``LearnedPredictor(click_components=...)`` (off; why: ``docs/experiments.md``)
 CLICK_COMPONENTS_DEFAULT = False
-
-
-class UntrainedModelWarning(UserWarning):
-    """A predictor with random weights was used for a prediction."""
 
 
 class LearnedPredictor(BasePredictor):
@@ -263,11 +254,8 @@ class LearnedPredictor(BasePredictor):
         at that finer scale, from an empty previous map. It is skipped when that ROI is nearly
         the whole ROI already (large objects: nothing to gain). The first mask is fed back as
         the previous map when it covers at least ``refine_min_px`` crop pixels; a smaller one
-        (a small object seen from afar) is no guide, and the zoomed pass starts empty.
-
-        Chosen on the validation parts (8 objects each, weights of step 1500 of the shipped
-        run): mIoU after 1 click GlaS 0.38 -> 0.46, MoNuSeg 0.08 -> 0.48, ISBI EM 0.34 -> 0.51,
-        CTC 0.66 -> 0.76, LGG unchanged (256 px slices: no zoom); NoC@90 within +-0.4.
+        (a small object seen from afar) is no guide, and the zoomed pass starts empty. How the
+        rule was chosen: ``docs/experiments.md``.
         """
         h, w = self.image_shape
         refined = compute_roi((h, w), clicks, prob, None, dataclasses.replace(self.zoom, skip_clicks=-1))
@@ -289,27 +277,17 @@ def _mirror_boxes(boxes: torch.Tensor, width: int) -> torch.Tensor:
     return torch.stack([r0, (width - 1) - c1, r1, (width - 1) - c0], -1)
 
 
-def build_learned(family: str, info: Any, device: str = "auto", weights: Path | None = None) -> LearnedPredictor:
-    """Build a predictor of ``family``: trained from ``weights``, or random when ``weights`` is None."""
+def build_learned(info: Any, device: str = "auto", weights: Path | None = None, **overrides: Any) -> LearnedPredictor:
+    """Registry builder of every learned model: the network family ``info.family or info.name``,
+    trained from ``weights``, or random when ``weights`` is None (``overrides`` are config
+    fields of the random network, e.g. ``crop_size``)."""
     from .networks import build_network
     from .weights_io import load_network, read_card
 
+    family = info.family or info.name
     if weights is None:
-        return LearnedPredictor(build_network(family), device=device, trained=False)
+        return LearnedPredictor(build_network(family, **overrides), device=device, trained=False)
+    if overrides:
+        raise ValueError(f"{info.name}: config overrides {sorted(overrides)} need random weights (weights=None)")
     net = load_network(weights, device="cpu", family=family)
     return LearnedPredictor(net, device=device, trained=True, weights=Path(weights), card=read_card(weights))
-
-
-def build_fdrn(info: Any, device: str = "auto", weights: Path | None = None) -> LearnedPredictor:
-    """Registry builder of ``fdrn``."""
-    return build_learned("fdrn", info, device=device, weights=weights)
-
-
-def build_fdrn_csfpn(info: Any, device: str = "auto", weights: Path | None = None) -> LearnedPredictor:
-    """Registry builder of ``fdrn-csfpn``."""
-    return build_learned("fdrn-csfpn", info, device=device, weights=weights)
-
-
-def build_ritm_like(info: Any, device: str = "auto", weights: Path | None = None) -> LearnedPredictor:
-    """Registry builder of ``ritm-like``."""
-    return build_learned("ritm-like", info, device=device, weights=weights)

@@ -4,7 +4,8 @@
 ``crop_size``, ``config`` (a dataclass), ``encode(image)``, ``decode(features, rois, clicks,
 prev_prob, boxes)`` and ``forward(image, rois, clicks, prev_prob, boxes=None)``; see
 ``models/fdrn.py`` for the tensor contracts. ``network_from_config(dict)`` rebuilds a network
-from a saved config (``dataclasses.asdict`` form, with its ``family`` key).
+from a saved config (``dataclasses.asdict`` form, with its ``family`` key). Both look the family
+up in the registry's family table (``registry.register_family``); nothing here names a family.
 """
 
 from __future__ import annotations
@@ -14,14 +15,10 @@ from typing import Any
 
 from torch import nn
 
-from .fdrn import FDRNConfig, FDRNNet, config_from_dict
-from .fdrn_encoder import EncoderConfig
-from .ritm_like import RITMLikeConfig, RITMLikeNet, ritm_config_from_dict
+from .fdrn_encoder import EncoderConfig, dataclass_from_dict
+from .registry import get_family, network_families, resolve
 
-__all__ = ["NETWORK_FAMILIES", "build_network", "network_from_config", "count_parameters"]
-
-#: families with a network (the registry names of the learned models)
-NETWORK_FAMILIES = ("fdrn", "fdrn-csfpn", "ritm-like")
+__all__ = ["build_network", "network_from_config", "count_parameters"]
 
 
 def _apply(cfg: Any, overrides: dict[str, Any]) -> Any:
@@ -41,31 +38,29 @@ def build_network(name: str, **overrides: Any) -> nn.Module:
     """Build a randomly initialised network of family ``name``.
 
     Args:
-        name: ``"fdrn"``, ``"fdrn-csfpn"`` or ``"ritm-like"``.
+        name: a registered family (``registry.network_families()``).
         **overrides: config fields to change, e.g. ``crop_size=320``; ``encoder`` may be a
             dict of ``EncoderConfig`` fields (``encoder={"max_side": 512}``).
 
     Raises:
         KeyError: unknown family; ValueError: unknown config field.
     """
-    overrides = dict(overrides)
-    if name == "fdrn":
-        return FDRNNet(_apply(FDRNConfig(family="fdrn"), overrides))
-    if name == "fdrn-csfpn":
-        return FDRNNet(_apply(FDRNConfig(family="fdrn-csfpn", propagation="sgn"), overrides))
-    if name == "ritm-like":
-        return RITMLikeNet(_apply(RITMLikeConfig(), overrides))
-    raise KeyError(f"unknown network family {name!r}; known: {', '.join(NETWORK_FAMILIES)}")
+    fam = get_family(name)
+    config = resolve(fam.config)(**{**fam.defaults, "family": name})
+    return resolve(fam.network)(_apply(config, dict(overrides)))
 
 
 def network_from_config(config: dict[str, Any]) -> nn.Module:
-    """Rebuild a (randomly initialised) network from a saved config dict with a ``family`` key."""
+    """Rebuild a (randomly initialised) network from a saved config dict with a ``family`` key.
+
+    Raises:
+        ValueError: the family is unknown or the config has fields its config class lacks.
+    """
     family = config.get("family")
-    if family in ("fdrn", "fdrn-csfpn"):
-        return FDRNNet(config_from_dict(dict(config)))
-    if family == "ritm-like":
-        return RITMLikeNet(ritm_config_from_dict(dict(config)))
-    raise ValueError(f"config names unknown network family {family!r}; known: {', '.join(NETWORK_FAMILIES)}")
+    if family not in network_families():
+        raise ValueError(f"config names unknown network family {family!r}; known: {', '.join(network_families())}")
+    fam = get_family(family)
+    return resolve(fam.network)(dataclass_from_dict(resolve(fam.config), dict(config)))
 
 
 def count_parameters(net: nn.Module) -> int:

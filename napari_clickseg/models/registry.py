@@ -1,7 +1,13 @@
-"""The one model registry: name -> builder, weights file, model card.
+"""The one model registry: name -> builder, weights file, model card; and the network families.
 
-This module imports neither torch nor napari: builders are named by import path and loaded
-only when a model is built, so listing models is instant.
+This module imports neither torch nor napari: builders, networks and configs are named by
+import path and loaded only when a model is built, so listing models is instant.
+
+The table at the bottom is the only place a model is declared. A network family registers
+once with ``register_family`` (its network class, its config dataclass, the config fields
+that distinguish it, its default weights); ``models.networks``, the learned predictor, the
+fine-tuning and the benchmark all build through it. Another shipped weights file of a family
+registers with ``register_weights``; a classical baseline with ``register_model``.
 
 Three kinds of models appear in ``list_models()``:
 
@@ -18,44 +24,34 @@ from __future__ import annotations
 import importlib
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from ..core.paths import user_dir
+from ..core.predictor import ModelSpec, Predictor, parse_model_spec
 
 __all__ = [
     "ModelInfo",
+    "Family",
     "register_model",
+    "register_family",
+    "register_weights",
     "list_models",
+    "loadable_models",
+    "network_families",
+    "get_family",
     "get_model_info",
     "load_model",
     "build_model",
+    "build_spec",
+    "resolve",
     "user_models_dir",
-    "split_flip",
-    "flip_name",
     "WEIGHTS_DIR",
 ]
 
-#: suffix naming a model run with flip test-time augmentation in reports and benchmarks
-FLIP_SUFFIX = "+flip"
-
-
-def split_flip(spec: str) -> tuple[str, bool]:
-    """``"fdrn+flip"`` -> ``("fdrn", True)``; ``"fdrn"`` -> ``("fdrn", False)``.
-
-    Raises:
-        ValueError: for any other ``+`` suffix.
-    """
-    name, plus, suffix = spec.partition("+")
-    if plus and plus + suffix != FLIP_SUFFIX:
-        raise ValueError(f"model {spec!r}: the only suffix is {FLIP_SUFFIX!r} (flip test-time augmentation)")
-    return name, bool(plus)
-
-
-def flip_name(name: str, flip: bool) -> str:
-    """The inverse of ``split_flip``: ``name`` with the flip suffix when ``flip``."""
-    return name + FLIP_SUFFIX if flip else name
+#: the builder of every learned model: rebuilds ``info.family or info.name`` (see ``Family``)
+LEARNED_BUILDER = "napari_clickseg.models.learned_predictor:build_learned"
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +86,25 @@ class ModelInfo:
         return self.weights is not None and self.weights.is_file()
 
 
+@dataclass(frozen=True)
+class Family:
+    """One network family.
+
+    Attributes:
+        name: family name (also the registry name of its default model).
+        network: ``"module:Class"`` of the ``nn.Module``, built as ``Class(config)``.
+        config: ``"module:Class"`` of its config dataclass (with a ``family`` field).
+        defaults: config fields that make this family (e.g. ``{"propagation": "sgn"}``).
+    """
+
+    name: str
+    network: str
+    config: str
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+
+
 _REGISTRY: dict[str, ModelInfo] = {}
+_FAMILIES: dict[str, Family] = {}
 
 
 def register_model(
@@ -112,6 +126,55 @@ def register_model(
     info = ModelInfo(name=name, builder=builder, kind=kind, description=description, weights=w, family=family)
     _REGISTRY[name] = info
     return info
+
+
+def register_family(
+    name: str,
+    network: str,
+    config: str,
+    description: str,
+    weights: str | Path | None = None,
+    defaults: Mapping[str, Any] | None = None,
+) -> Family:
+    """Add a network family and its default model (registry name = family name).
+
+    Args:
+        name: family name, e.g. ``"fdrn"``.
+        network: ``"module:Class"`` of the network (``Class(config)``).
+        config: ``"module:Class"`` of its config dataclass.
+        description: one line for menus and ``clickseg models``.
+        weights: the default weights file (relative to ``WEIGHTS_DIR``); it may be absent
+            (the family can then be built untrained, but is not offered as loadable).
+        defaults: config fields that distinguish this family from others sharing a network.
+    """
+    if name in _FAMILIES:
+        raise ValueError(f"network family {name!r} is registered twice")
+    fam = Family(name, network, config, dict(defaults or {}))
+    _FAMILIES[name] = fam
+    register_model(name, LEARNED_BUILDER, "learned", description, weights=weights)
+    return fam
+
+
+def register_weights(name: str, family: str, weights: str | Path, description: str) -> ModelInfo:
+    """Add another shipped weights file of a registered ``family`` under its own model ``name``."""
+    get_family(family)
+    return register_model(name, LEARNED_BUILDER, "learned", description, weights=weights, family=family)
+
+
+def network_families() -> tuple[str, ...]:
+    """Names of the registered network families, in registration order."""
+    return tuple(_FAMILIES)
+
+
+def get_family(name: str) -> Family:
+    """The family ``name``.
+
+    Raises:
+        KeyError: unknown family (the message lists the known ones).
+    """
+    if name not in _FAMILIES:
+        raise KeyError(f"unknown network family {name!r}; known: {', '.join(_FAMILIES)}")
+    return _FAMILIES[name]
 
 
 def user_models_dir() -> Path:
@@ -136,10 +199,9 @@ def _read_card(card_path: Path) -> tuple[ModelInfo | None, str | None]:
     family = card.get("family")
     if family is None:
         return None, "has no \"family\" field naming the model family it was fine-tuned from"
-    learned = [n for n, i in _REGISTRY.items() if i.kind == "learned"]
-    base = _REGISTRY.get(family) if isinstance(family, str) else None
-    if base is None or base.kind != "learned":
-        return None, f"names family {family!r}, which is not a learned model family ({', '.join(learned)})"
+    if not isinstance(family, str) or family not in _FAMILIES:
+        return None, f"names family {family!r}, which is not a learned model family ({', '.join(_FAMILIES)})"
+    base = _REGISTRY[family]
     description = card.get("description")
     return ModelInfo(
         name=card_path.stem,
@@ -213,31 +275,51 @@ def get_model_info(name: str) -> ModelInfo:
     raise KeyError(f"unknown model {name!r}; available: {', '.join(list_models())}")
 
 
-def _resolve(builder: str) -> Callable[..., Any]:
-    module, _, func = builder.partition(":")
-    return getattr(importlib.import_module(module), func)
+def resolve(path: str) -> Callable[..., Any]:
+    """The object an import string ``"module:attribute"`` names (imports the module)."""
+    module, _, attr = path.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def loadable_models() -> list[str]:
+    """Names of the models ``load_model`` can load as they are: classical ones and learned
+    ones whose weights file exists (what a menu should offer)."""
+    infos = {**_REGISTRY, **_user_models()}
+    return [n for n, i in infos.items() if i.kind == "classical" or i.has_weights]
 
 
 def build_model(
     name: str, device: str = "auto", weights: str | Path | None = None, pretrained: bool = True,
-    flip_tta: bool = False,
-) -> Any:
+    flip_tta: bool = False, crop_size: int | None = None,
+) -> Predictor:
     """Build a Predictor.
 
     Args:
         name: a name from ``list_models()``.
         device: ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"``, ``"mps"``.
         weights: explicit weights file (overrides the registry's).
-        pretrained: if False, learned models get random weights (for tests and training);
-            such a predictor has ``trained = False``.
+        pretrained: if False, learned models get random weights (for tests, training and
+            speed benchmarks); such a predictor has ``trained = False`` and warns
+            (``UntrainedModelWarning``) on its first prediction.
         flip_tta: flip test-time augmentation (learned models only: the slice and its mirror
-            are predicted together and averaged; on a CPU about 1.5x the time per click, 1.9x per slice).
+            are predicted together and averaged).
+        crop_size: head crop side for a learned family built at another crop than its own
+            (random weights only: needs ``pretrained=False``).
+
+    Raises:
+        KeyError: unknown name. FileNotFoundError: no weights file for a pretrained learned
+        model. ValueError: an option the model does not have.
     """
     info = get_model_info(name)
-    if flip_tta and info.kind == "classical":
+    if info.kind == "classical" and (flip_tta or crop_size is not None):
         raise ValueError(
-            f"model {name!r} is classical and has no flip test-time augmentation; drop flip_tta "
-            f"(--flip-tta) or choose a learned model ({', '.join(list_models('learned'))})"
+            f"model {name!r} is classical and has no {'flip test-time augmentation' if flip_tta else 'crop size'}; "
+            f"drop that option or choose a learned model ({', '.join(list_models('learned'))})"
+        )
+    if crop_size is not None and pretrained:
+        raise ValueError(
+            f"model {name!r} at crop {crop_size}: trained weights come with their own crop; build it with "
+            f"pretrained=False (random weights, e.g. for a speed benchmark) or drop the crop"
         )
     w: Path | None = None
     if info.kind != "classical" and pretrained:
@@ -250,14 +332,31 @@ def build_model(
                 f"weights=PATH to load_model, or use build_model({name!r}, pretrained=False) for an "
                 f"untrained network"
             )
-    predictor = _resolve(info.builder)(info, device=device, weights=w)
+    overrides = {} if crop_size is None else {"crop_size": int(crop_size)}
+    predictor = resolve(info.builder)(info, device=device, weights=w, **overrides)
     predictor.name = name
     if flip_tta:
         predictor.flip_tta = True
     return predictor
 
 
-def load_model(name: str, device: str = "auto", weights: str | Path | None = None, flip_tta: bool = False) -> Any:
+def build_spec(spec: str, device: str = "auto", pretrained: bool | None = None) -> Predictor:
+    """Build the model a spec ``NAME[@CROP][+flip]`` names (``core.predictor.parse_model_spec``).
+
+    ``pretrained=None`` takes the trained weights where the model has them and no crop is
+    asked for, else random weights (check ``predictor.trained``). The predictor's ``name``
+    is the spec.
+    """
+    s = parse_model_spec(spec)
+    info = get_model_info(s.name)
+    if pretrained is None:
+        pretrained = s.crop is None and (info.kind == "classical" or info.has_weights)
+    predictor = build_model(s.name, device=device, pretrained=pretrained, flip_tta=s.flip, crop_size=s.crop)
+    predictor.name = str(ModelSpec(s.name, s.crop))  # flip is the predictor's flip_tta, not its name
+    return predictor
+
+
+def load_model(name: str, device: str = "auto", weights: str | Path | None = None, flip_tta: bool = False) -> Predictor:
     """Return a ready-to-use Predictor with its trained weights (classical: no weights).
 
     ``flip_tta=True`` turns on flip test-time augmentation (learned models; see ``build_model``).
@@ -266,7 +365,7 @@ def load_model(name: str, device: str = "auto", weights: str | Path | None = Non
 
 
 # ---------------------------------------------------------------------------------------
-# The registry itself: one line per model.
+# The table: every model and network family, each declared once.
 # ---------------------------------------------------------------------------------------
 register_model(
     "random-walker", "napari_clickseg.models.classical:build_random_walker", "classical",
@@ -280,23 +379,22 @@ register_model(
     "geodesic", "napari_clickseg.models.classical:build_geodesic", "classical",
     "Geodesic distance to positive vs negative clicks (scikit-image MCP); no training",
 )
-register_model(
-    "fdrn", "napari_clickseg.models.learned_predictor:build_fdrn", "learned",
+register_family(
+    "fdrn", "napari_clickseg.models.fdrn:FDRNNet", "napari_clickseg.models.fdrn:FDRNConfig",
     "FDRN: encoder once per slice, light click head per click (MFP + IOG box guidance); default",
     weights="fdrn.pt",
 )
-register_model(
-    "fdrn-v2", "napari_clickseg.models.learned_predictor:build_fdrn", "learned",
-    "FDRN v2 preview: the v2 training campaign so far (all data folders, more image kinds); not yet the default",
-    weights="fdrn-v2.pt", family="fdrn",
-)
-register_model(
-    "fdrn-csfpn", "napari_clickseg.models.learned_predictor:build_fdrn_csfpn", "learned",
+register_family(
+    "fdrn-csfpn", "napari_clickseg.models.fdrn:FDRNNet", "napari_clickseg.models.fdrn:FDRNConfig",
     "FDRN with CSFPN sparse click propagation in the head instead of dense attention",
-    weights="fdrn-csfpn.pt",
+    weights="fdrn-csfpn.pt", defaults={"propagation": "sgn"},
 )
-register_model(
-    "ritm-like", "napari_clickseg.models.learned_predictor:build_ritm_like", "learned",
+register_family(
+    "ritm-like", "napari_clickseg.models.ritm_like:RITMLikeNet", "napari_clickseg.models.ritm_like:RITMLikeConfig",
     "RITM-like baseline: the whole network re-runs on the zoom-in crop at every click",
     weights="ritm-like.pt",
+)
+register_weights(
+    "fdrn-v2", "fdrn", "fdrn-v2.pt",
+    "FDRN v2 preview: the v2 training campaign so far (all data folders, more image kinds); not yet the default",
 )

@@ -2,13 +2,13 @@
 
 It exists to measure what the FDRN split buys: same encoder architecture and comparable
 capacity as ``fdrn``, but nothing is cached per slice (``encode`` only keeps the image) and the
-click maps enter at the encoder stem (RITM's Conv1S, methods 0.2), so every click pays for the
+click maps enter at the encoder stem (RITM's Conv1S, Sofiiuk et al. 2022), so every click pays for the
 whole backbone. Inputs per click, at crop resolution: image crop, disks (r = 5) of all positive
 and negative clicks, previous probability, its MFP-modulated version (so the comparison with
 ``fdrn`` isolates the architecture, not the inputs), IOG box guidance (zeros without a box).
 
-The default crop is 400x400: RITM's CNN protocol zooms to a long side of 400 (methods 0.4,
-step 5); ``crop_size=256`` gives the equal-crop comparison (the benchmark reports both).
+The default crop is 400x400: RITM's CNN protocol zooms to a long side of 400 (Sofiiuk et al.
+2022); ``crop_size=256`` gives the equal-crop comparison (the benchmark reports both).
 """
 
 from __future__ import annotations

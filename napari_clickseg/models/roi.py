@@ -26,7 +26,6 @@ __all__ = [
     "crop_to_roi",
     "paste_from_roi",
     "map_points_to_roi",
-    "map_points_from_roi",
     "roi_grid",
     "crop_image_to_roi",
 ]
@@ -171,16 +170,6 @@ def map_points_to_roi(points: Tensor, rois: Tensor, size: int) -> Tensor:
     out[..., 0] = torch.where(valid, rr, torch.full_like(rr, -1.0))
     out[..., 1] = torch.where(valid, cc, torch.full_like(cc, -1.0))
     return out
-
-
-def map_points_from_roi(points: Tensor, rois: Tensor, size: int) -> Tensor:
-    """Inverse of ``map_points_to_roi`` (crop pixels -> image pixels); no padding handling."""
-    rois = rois.to(points.device, torch.float32)
-    p = points.to(torch.float32).clone()
-    r0, c0, r1, c1 = (rois[:, k : k + 1] for k in range(4))
-    p[..., 0] = (p[..., 0] + 0.5) * (r1 - r0 + 1) / size + r0 - 0.5
-    p[..., 1] = (p[..., 1] + 0.5) * (c1 - c0 + 1) / size + c0 - 0.5
-    return p
 
 
 def crop_image_to_roi(image: Tensor, rois: Tensor, size: int, extra: Tensor | None = None) -> Tensor:

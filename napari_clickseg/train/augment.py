@@ -1,6 +1,6 @@
 """Training augmentation: crop/rescale around the target, flips, rot90, colour and appearance.
 
-RITM's recipe (methods 6.1): random rescale, flips, random 90-degree rotations, brightness
+RITM's recipe (Sofiiuk et al., ICIP 2022): random rescale, flips, random 90-degree rotations, brightness
 +-0.25 / contrast -0.15..+0.4 (p 0.75), per-channel RGB shift +-10/255 (p 0.75); plus
 gray <-> RGB changes so every model sees both. Beyond it, what users' images differ in
 (``appearance``): luminance-gray versions of colour images, one channel of a multi-channel

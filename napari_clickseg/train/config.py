@@ -83,10 +83,10 @@ class DataSection:
     """Training data.
 
     Attributes:
-        root: folder holding the real dataset folders ("" = ``../shared/data`` beside the
-            checkout, or ``$CLICKSEG_DATA``).
+        root: folder holding the real dataset folders ("" = ``$CLICKSEG_DATA``); a relative
+            path is relative to the working directory.
         sources: sampling weight per source: ``synthetic`` and/or dataset names of
-            ``train.splits.DATASETS`` (only their training parts are used).
+            ``data.splits.DATASETS`` (only their training parts are used).
         left_out: datasets kept out of training entirely (held-out folders for honest
             generalisation numbers); naming one of them in ``sources`` is an error.
         synthetic_kinds: generator kinds to draw from ([] = all).
@@ -120,7 +120,7 @@ class DataSection:
             where: config name for the messages.
             selection: ``validation.datasets`` (model selection must not see ``left_out``).
         """
-        from .splits import DATASETS
+        from ..data.splits import DATASETS
 
         def bad(key: str, msg: str) -> ValueError:
             return ValueError(f"{where}: data.{key} {msg}")
@@ -292,7 +292,7 @@ class TrainConfig:
             raise bad("data.image_size", f"must be >= 32, got {self.data.image_size}")
         if not self.data.sources or any(w < 0 for w in self.data.sources.values()) or sum(self.data.sources.values()) <= 0:
             raise bad("data.sources", "needs at least one source with a positive weight")
-        from .splits import DATASETS
+        from ..data.splits import DATASETS
 
         for name in self.data.sources:
             if name != "synthetic" and name not in DATASETS:

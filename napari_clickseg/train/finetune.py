@@ -25,7 +25,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-__all__ = ["FinetuneConfig", "FinetuneResult", "finetune", "labelled_slices"]
+from ..core.labels import labelled_slices, object_ids
+
+__all__ = ["FinetuneConfig", "FinetuneResult", "finetune"]
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +57,7 @@ class FinetuneConfig:
         scale: range (low, high) of the random rescale of the labelled slices, so the model
             also sees the smaller and larger cross-sections of the objects on other slices.
         replay: expected fraction of each batch drawn from the procedural generator (all
-            kinds, ``train.synthetic``) instead of the labelled slices, so the model keeps what
+            kinds, ``data.synthetic``) instead of the labelled slices, so the model keeps what
             it knew about other objects while it adapts (0 = labelled slices only).
         object_roi: probability of an object-relative training ROI (side 1.2-3x the object's
             box, the zoomed views the predictor's Zoom-In gives from the second click on)
@@ -136,12 +138,6 @@ class FinetuneResult:
     improved: bool | None = None
 
 
-def labelled_slices(labels: np.ndarray) -> list[int]:
-    """Indices of the slices of a (Z, H, W) label volume that carry any label."""
-    lab = np.asarray(labels)
-    return [int(z) for z in np.nonzero(lab.reshape(lab.shape[0], -1).any(1))[0]]
-
-
 def _as_volume(image: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     image, labels = np.asarray(image), np.asarray(labels)
     if labels.ndim not in (2, 3):
@@ -172,8 +168,8 @@ def _check_name(name: str) -> None:
 
 def _load_base(base: str, cfg: FinetuneConfig) -> tuple[Any, str, dict[str, Any] | None]:
     """(network on CPU, family, base card or None)."""
-    from ..models.networks import NETWORK_FAMILIES, build_network
-    from ..models.registry import get_model_info
+    from ..models.networks import build_network
+    from ..models.registry import get_model_info, network_families
     from ..models.weights_io import load_network, read_card
 
     if base.endswith(".pt") or Path(base).suffix == ".pt":
@@ -181,8 +177,8 @@ def _load_base(base: str, cfg: FinetuneConfig) -> tuple[Any, str, dict[str, Any]
         return net, str(net.config.family), read_card(base)
     info = get_model_info(base)  # KeyError lists the names
     family = info.family or info.name
-    if info.kind == "classical" or family not in NETWORK_FAMILIES:
-        raise ValueError(f"base model {base!r} is not a learned network; choose one of {', '.join(NETWORK_FAMILIES)} "
+    if info.kind == "classical" or family not in network_families():
+        raise ValueError(f"base model {base!r} is not a learned network; choose one of {', '.join(network_families())} "
                          f"or a fine-tuned model")
     if info.has_weights:
         return load_network(info.weights, device="cpu", family=family), family, read_card(info.weights)
@@ -205,8 +201,7 @@ class _SliceData:
         self.labels = [labels[z] for z in slices]
         self.ids = []
         for lab in self.labels:
-            ids, counts = np.unique(lab, return_counts=True)
-            self.ids.append(ids[(ids > 0) & (counts >= cfg.min_area)])
+            self.ids.append(object_ids(lab, cfg.min_area))
         self.usable = [i for i, ids in enumerate(self.ids) if len(ids)]
         h, w = self.labels[0].shape
         self.size = int(min(cfg.image_size, max(h, w)))
@@ -281,7 +276,8 @@ def finetune(
     from .loop import Score, TrainLoop
     from .precision import resolve_precision
     from .step_data import StepData
-    from .validation import ValObject, validate_network
+    from ..data.datasets import ObjectSample
+    from .validation import validate_network
 
     cfg = config or FinetuneConfig()
     _check_name(name)
@@ -311,11 +307,10 @@ def finetune(
     train_data = _SliceData(vol, lab, train_slices, cfg)
     if not train_data.usable:
         raise ValueError(f"the labelled slices {train_slices} hold no object of at least {cfg.min_area} pixels")
-    val_objs: list[ValObject] = []
+    val_objs: list[ObjectSample] = []
     for z in val_slices or train_slices:
-        ids, counts = np.unique(lab[z], return_counts=True)
-        for i in ids[(ids > 0) & (counts >= cfg.min_area)]:
-            val_objs.append(ValObject(vol[z], lab[z] == i, f"z{z}#{int(i)}", f"z{z}"))
+        for i in object_ids(lab[z], cfg.min_area):
+            val_objs.append(ObjectSample(vol[z], lab[z] == i, f"z{z}#{int(i)}", f"z{z}"))
     if len(val_objs) > cfg.val_objects:
         keep = np.sort(rng.choice(len(val_objs), cfg.val_objects, replace=False))
         val_objs = [val_objs[i] for i in keep]

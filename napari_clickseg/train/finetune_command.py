@@ -47,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from ..core.io import read_labels, read_volume
+    from ..data.readers import read_labels, read_volume
     from .finetune import FinetuneConfig, finetune
 
     image = read_volume(args.image)

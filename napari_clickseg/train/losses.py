@@ -1,4 +1,5 @@
-"""Losses: the normalised focal loss (NFL) of RITM, MFP, CSFPN and FDRN, and a boundary term."""
+"""Losses: the normalised focal loss (NFL, Sofiiuk et al. 2019/2022) of RITM, MFP, CSFPN and FDRN, and a
+boundary-band term for the boundary refiner."""
 
 from __future__ import annotations
 

@@ -16,9 +16,9 @@ import numpy as np
 
 from .augment import appearance, crop_around, flip_rotate, object_scale
 from .config import TrainConfig
-from .real_data import RealImageSet, default_data_root
+from ..data.real_data import RealImageSet, data_root
 from .sampler import choose_target
-from .synthetic import KINDS, generate
+from ..data.synthetic import KINDS, generate
 
 __all__ = ["TrainSample", "DataMixture", "to_rgb_float", "percentile_range"]
 
@@ -75,8 +75,9 @@ class DataMixture:
         self.names = [n for n, _ in items]
         weights = np.array([w for _, w in items])
         self.probs = weights / weights.sum()
-        root = d.root or default_data_root()
-        self.real = {n: RealImageSet(root, n, "train", d.min_area) for n in self.names if n != "synthetic"}
+        real = [n for n in self.names if n != "synthetic"]
+        root = data_root(d.root) if real else None
+        self.real = {n: RealImageSet(root, n, "train", d.min_area) for n in real}
         for name, ds in self.real.items():
             if len(ds) == 0:
                 raise ValueError(f"data.sources: dataset {name!r} has no training images")

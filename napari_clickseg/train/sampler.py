@@ -2,12 +2,12 @@
 
 * ``choose_target`` — one object of an instance map (with probability ``merge_prob`` two
   objects merged into one target, RITM).
-* ``multi_point_clicks`` — RITM's MultiPointSampler (methods 6.1): 1 + K positives
+* ``multi_point_clicks`` — RITM's MultiPointSampler (Sofiiuk et al., ICIP 2022): 1 + K positives
   (P(K) ~ 0.8^K) from the object eroded by 3x3 x 3, negatives n (P(n) ~ 0.8^n) from the
   background (0.1), other objects (0.4) or a ring around the object of width
   ceil(0.1 sqrt(area)) (0.5); optionally the first positive near the object's centre.
 * ``dynamic_roi`` — FDRN's dynamic-scale ROI: a square containing the target whose side is a
-  U(low, high) proportion of the image side (methods 1.6).
+  U(low, high) proportion of the image side (FDRN's training recipe, Zeng et al., ACM MM 2023).
 * ``object_roi`` — a square around the target whose side is U(low, high) times the target's
   bounding-box side: the zoomed views the predictor's Zoom-In gives from the second click on
   (small objects fill the crop there, unlike in the image-relative ROIs).

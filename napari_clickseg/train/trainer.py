@@ -34,7 +34,7 @@ from .config import TrainConfig, config_to_dict
 from .loop import Score, TrainLoop
 from .mixture import DataMixture
 from .precision import resolve_precision
-from .splits import VALIDATION
+from ..data.splits import VALIDATION
 from .step_data import StepData, sample_source
 
 __all__ = ["Trainer", "TrainSummary", "build_training_network"]
@@ -261,13 +261,12 @@ class Trainer:
 
     # -- validation -------------------------------------------------------------------------
     def validation_groups(self) -> dict[str, list[Any]]:
-        from .real_data import default_data_root
         from .validation import build_validation_groups
 
         if self._val_groups is None:
             v = self.cfg.validation
             self._val_groups = build_validation_groups(
-                self.cfg.validation_datasets(), self.cfg.data.root or default_data_root(),
+                self.cfg.validation_datasets(), self.cfg.data.root or None,
                 v.objects_per_dataset, v.synthetic_objects, v.seed,
             )
         return self._val_groups

@@ -1,61 +1,63 @@
 """Validation during training and fine-tuning: NoC@90 with the evaluation simulator.
 
-A fixed set of objects per group (each real dataset's validation part, plus synthetic
+A fixed set of ``ObjectSample`` per group (each real dataset's validation part, plus synthetic
 objects) is evaluated with ``eval.runner.evaluate`` (the standard protocol: Zoom-In
 predictor, 20 simulated clicks, threshold 0.49) on an inference copy of the network.
+Training depends on evaluation here, and evaluation never on training.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["ValObject", "synthetic_objects", "build_validation_groups", "validate_network"]
+from ..core.labels import object_ids
+from ..data.datasets import ObjectSample
+
+__all__ = ["synthetic_objects", "build_validation_groups", "validate_network"]
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class ValObject:
-    """One validation object in the form ``eval.runner.evaluate`` takes."""
-
-    image: np.ndarray
-    gt: np.ndarray
-    name: str
-    image_key: str
-
-
-def synthetic_objects(n: int, seed: int = 0, size: int = 256, min_area: int = 100) -> list[ValObject]:
+def synthetic_objects(n: int, seed: int = 0, size: int = 256, min_area: int = 100) -> list[ObjectSample]:
     """``n`` fixed synthetic objects (one per image, kinds in turn), independent of training."""
-    from .synthetic import KINDS, generate
+    from ..data.synthetic import KINDS, generate
 
-    out: list[ValObject] = []
+    out: list[ObjectSample] = []
     i = 0
     while len(out) < n and i < 20 * max(n, 1):
         rng = np.random.default_rng([987654321, seed, i])
         kind = KINDS[i % len(KINDS)]
         s = generate(rng, kind, (size, size), appearance=0.5, min_area=min_area)
-        ids, counts = np.unique(s.labels, return_counts=True)
-        ok = ids[(ids > 0) & (counts >= min_area)]
+        ok = object_ids(s.labels, min_area)
         i += 1
         if len(ok) == 0:
             continue
         obj = int(ok[rng.integers(len(ok))])
-        out.append(ValObject(s.image, s.labels == obj, f"synthetic-{kind}-{i - 1}#{obj}", f"synthetic-{i - 1}"))
+        out.append(ObjectSample(s.image, s.labels == obj, f"synthetic-{kind}-{i - 1}#{obj}", f"synthetic-{i - 1}"))
     return out
 
 
 def build_validation_groups(
-    datasets: list[str], root: str | Path, objects_per_dataset: int, synthetic: int, seed: int = 0
-) -> dict[str, list[Any]]:
-    """The fixed validation objects: {group name: objects}. Missing datasets are skipped with a warning."""
-    from .real_data import validation_objects
+    datasets: list[str], root: str | Path | None, objects_per_dataset: int, synthetic: int, seed: int = 0
+) -> dict[str, list[ObjectSample]]:
+    """The fixed validation objects: {group name: objects}.
 
-    groups: dict[str, list[Any]] = {}
+    ``root`` is the data root (None: ``$CLICKSEG_DATA``). Missing datasets, or no data root at
+    all, are skipped with a warning.
+    """
+    from ..data.real_data import data_root, validation_objects
+
+    groups: dict[str, list[ObjectSample]] = {}
+    if datasets:
+        try:
+            root = data_root(root)
+        except FileNotFoundError as err:
+            log.warning("validation: skipping the real datasets (%s)", err)
+            datasets = []
     for name in datasets:
         try:
             objs = validation_objects(root, name, objects_per_dataset, seed=seed)
@@ -71,7 +73,7 @@ def build_validation_groups(
 
 def validate_network(
     net: Any,
-    groups: dict[str, list[Any]],
+    groups: dict[str, list[ObjectSample]],
     max_clicks: int = 20,
     device: str = "cpu",
     progress: Callable[[str], None] | None = None,

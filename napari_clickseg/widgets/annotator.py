@@ -27,7 +27,7 @@ from ..core.feature_cache import FeatureCache, default_cache_dir, feature_key, m
 from ..core.labels import Edit, LabelHistory, commit_mask, next_free_id
 from ..core.persistence import ObjectRecord
 from ..core.session import InteractiveSession, SessionHistory
-from ..models.registry import get_model_info, list_models, load_model
+from ..models.registry import get_model_info, list_models, load_model, loadable_models
 from . import save_resume
 from .busy import BusyIndicator
 from .autosave import Autosaver
@@ -160,9 +160,9 @@ class AnnotatorWidget(QWidget):
         self.history.clear()
 
     def refresh_models(self) -> None:
-        """Re-read the registry (e.g. after a fine-tune) into the model menu."""
+        """Re-read the registry (e.g. after a fine-tune) into the model menu (loadable models only)."""
         current = self.model_combo.currentText()
-        names = list_models()
+        names = loadable_models()
         if names == [self.model_combo.itemText(i) for i in range(self.model_combo.count())]:
             return
         self.model_combo.clear()

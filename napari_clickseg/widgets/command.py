@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=None, help="model name (see 'clickseg models'); default fdrn, else random-walker")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"], help="device for learned models")
     parser.add_argument("--flip-tta", action="store_true",
-                        help="flip test-time augmentation for learned models (the slice and its mirror, averaged; ~1.5x time per click)")
+                        help="flip test-time augmentation for learned models (the slice and its mirror, averaged: two views per pass)")
     parser.add_argument("--finetune", action="store_true", help="also dock the fine-tuning widget")
     parser.add_argument("--features", type=Path, default=None, metavar="STORE.zarr",
                         help="read slices' encoder features from a store made by 'clickseg precompute' "
@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _load_image(path: Path):
     """(array, rgb, layer keyword arguments): NIfTI files get their voxel spacing as scale."""
-    from ..core.io import is_nifti, read_array
+    from ..data.readers import is_nifti, read_array
 
     if is_nifti(path):
         from ..core.nifti import read_nifti
@@ -72,10 +72,11 @@ def run(args: argparse.Namespace) -> int:
 
         store = ZarrFeatureStore.open(args.features)  # a missing or foreign folder fails before napari opens
     if args.model is not None:
-        from ..models.registry import list_models
+        from ..models.registry import list_models, loadable_models
 
-        if args.model not in list_models():
-            raise ValueError(f"--model {args.model!r} is unknown; available: {', '.join(list_models())}")
+        if args.model not in loadable_models():
+            why = "has no trained weights" if args.model in list_models() else "is unknown"
+            raise ValueError(f"--model {args.model!r} {why}; loadable models: {', '.join(loadable_models())}")
     import napari
 
     from .annotator import AnnotatorWidget

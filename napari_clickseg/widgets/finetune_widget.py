@@ -23,7 +23,8 @@ from qtpy.QtWidgets import (
     QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
-from ..models.registry import get_model_info, list_models
+from ..core.labels import labelled_slices
+from ..models.registry import get_model_info, loadable_models
 from .viewer_objects import is_own, unwrap
 from .wording import slices_words
 
@@ -109,7 +110,7 @@ class FinetuneWidget(QWidget):
             combo.blockSignals(False)
         cur = self.base_combo.currentText()
         self.base_combo.clear()
-        self.base_combo.addItems([n for n in list_models() if get_model_info(n).kind != "classical"])
+        self.base_combo.addItems([n for n in loadable_models() if get_model_info(n).kind != "classical"])
         if cur:
             self.base_combo.setCurrentText(cur)
         self._show_slices()
@@ -119,10 +120,7 @@ class FinetuneWidget(QWidget):
         name = self.labels_combo.currentText()
         if name not in self.viewer.layers:
             return []
-        lab = np.asarray(self.viewer.layers[name].data)
-        if lab.ndim == 2:
-            return [0] if lab.any() else []
-        return [int(z) for z in np.nonzero(lab.reshape(lab.shape[0], -1).any(1))[0]]
+        return labelled_slices(np.asarray(self.viewer.layers[name].data))
 
     def _show_slices(self, *_: Any) -> None:
         zs = self.labelled_slices()

@@ -1,6 +1,6 @@
 """napari reader and writers for NIfTI (``.nii``, ``.nii.gz``), declared in ``napari.yaml``.
 
-File > Open reads a NIfTI file as the CLI does (``core.io``: slices along the first axis), with
+File > Open reads a NIfTI file as the CLI does (``data.readers``: slices along the first axis), with
 the voxel spacing as the layer's ``scale`` and the stored affine in ``metadata["nifti_affine"]``
 (written back by the writers, so a round trip keeps the geometry). A file opens as a Labels
 layer when it holds labels: integer values, none negative, and either a name that says so

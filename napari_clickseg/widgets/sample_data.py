@@ -13,7 +13,7 @@ __all__ = ["microscopy_volume", "mri_volume"]
 
 def microscopy_volume() -> list[tuple[Any, dict, str]]:
     """Synthetic fluorescence nuclei stack (8, 256, 256) uint16 and its ground truth."""
-    from ..samples import sample_microscopy_volume
+    from ..data.samples import sample_microscopy_volume
 
     image, labels = sample_microscopy_volume()
     return [
@@ -24,7 +24,7 @@ def microscopy_volume() -> list[tuple[Any, dict, str]]:
 
 def mri_volume() -> list[tuple[Any, dict, str]]:
     """Synthetic MRI-like (FLAIR-like) stack (12, 256, 256) uint8 with one tumour, and its ground truth."""
-    from ..samples import sample_mri_volume
+    from ..data.samples import sample_mri_volume
 
     image, labels = sample_mri_volume()
     return [

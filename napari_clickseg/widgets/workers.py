@@ -12,6 +12,8 @@ from typing import Any, Callable, Hashable
 
 import numpy as np
 
+from ..core.predictor import Predictor, use_slice
+
 __all__ = ["LockedStore", "precompute_features", "run_propagation"]
 
 
@@ -32,7 +34,7 @@ class LockedStore:
 
 
 def precompute_features(
-    make_predictor: Callable[[], Any],
+    make_predictor: Callable[[], Predictor],
     get_slice: Callable[[int], np.ndarray],
     n_slices: int,
     key_fn: Callable[[int], Hashable],
@@ -44,14 +46,11 @@ def precompute_features(
     """
     predictor = make_predictor()
     for z in range(n_slices):
-        key = key_fn(z)
-        if store.get(key) is None:
-            predictor.set_image(get_slice(z))
-            store.put(key, predictor.get_features())
+        use_slice(predictor, get_slice(z), key_fn(z), store)
         yield z
 
 
-def run_propagation(make_predictor: Callable[[], Any], job: Callable[[Any, Callable[[], bool]], dict],
+def run_propagation(make_predictor: Callable[[], Predictor], job: Callable[[Predictor, Callable[[], bool]], dict],
                     abort_flag: threading.Event) -> dict:
     """Function (for ``thread_worker``): ``job(predictor, should_stop) -> {z: mask}``."""
     return job(make_predictor(), abort_flag.is_set)

@@ -1,4 +1,4 @@
-"""Reading and writing images, label images, TIFF stacks and NIfTI volumes.
+"""Reading images, label images, TIFF stacks and NIfTI volumes.
 
 Array conventions (the same everywhere in the package):
 
@@ -12,17 +12,13 @@ NIfTI arrays are stored (i, j, k) = (x, y, z); they are returned transposed to (
 (Z, H, W) so that axis 0 runs across slices like a TIFF stack.
 
 Every reader raises ``FileNotFoundError`` or ``ValueError`` naming the file and saying what to
-do, never a bare traceback from inside a decoder.
-
-The dataset loader (``load_objects``, ``ObjectSample``) lives in ``core/datasets.py`` and is
-re-exported here, so ``from napari_clickseg.core.io import load_objects`` works.
+do, never a bare traceback from inside a decoder. The dataset loader built on these readers is
+``data.datasets.load_objects``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
 import numpy as np
 
 __all__ = [
@@ -35,9 +31,6 @@ __all__ = [
     "read_labels",
     "read_array",
     "image_shape",
-    "write_labels",
-    "load_objects",
-    "ObjectSample",
 ]
 
 #: file endings the readers understand (lower case)
@@ -254,66 +247,3 @@ def image_shape(path: str | Path) -> tuple[int, ...]:
     except Exception:  # fall back to decoding the file (gives the clear error if broken)
         pass
     return tuple(read_array(p).shape)
-
-
-def write_labels(path: str | Path, labels: np.ndarray, compress: bool = True) -> Path:
-    """Write a label image (HxW) or label volume (ZxHxW).
-
-    Args:
-        path: ``.tif``/``.tiff`` (2D or 3D), ``.png`` (2D only, ids up to 65535) or
-            ``.nii``/``.nii.gz`` (needs nibabel). Parent folders are created.
-        labels: integer or boolean array, 0 = background.
-        compress: zlib-compress TIFFs.
-
-    Returns:
-        The path written.
-
-    Raises:
-        ValueError: for non-integer labels, a 3D array to PNG, ids too large for PNG, or an
-            unsupported ending.
-    """
-    p = Path(path).expanduser()
-    arr = np.asarray(labels)
-    if arr.dtype == bool:
-        arr = arr.astype(np.uint8)
-    if not np.issubdtype(arr.dtype, np.integer):
-        raise ValueError(f"labels to write to {p} have dtype {arr.dtype}; convert them to integers")
-    if arr.ndim not in (2, 3):
-        raise ValueError(f"labels to write to {p} have shape {arr.shape}; expected HxW or ZxHxW")
-    if arr.size and arr.min() < 0:
-        raise ValueError(f"labels to write to {p} contain negative ids; use 0 for background")
-    top = int(arr.max()) if arr.size else 0
-    arr = arr.astype(np.uint8 if top < 256 else np.uint16 if top < 65536 else np.uint32, copy=False)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    suffix = p.suffix.lower()
-    if is_nifti(p):
-        try:
-            import nibabel as nib
-        except ImportError as exc:
-            raise ImportError(f"writing NIfTI file {p} needs nibabel: {_NIFTI_HINT}") from exc
-        data = np.swapaxes(arr, 0, 2) if arr.ndim == 3 else arr.T
-        nib.save(nib.Nifti1Image(np.ascontiguousarray(data), np.eye(4)), str(p))
-    elif suffix in (".tif", ".tiff"):
-        import tifffile
-
-        tifffile.imwrite(p, arr, compression="zlib" if compress else None)
-    elif suffix == ".png":
-        if arr.ndim != 2:
-            raise ValueError(f"{p}: PNG holds one 2D label image; write a volume as .tif")
-        if arr.dtype == np.uint32:
-            raise ValueError(f"{p}: {top} labels do not fit in a 16-bit PNG; write a .tif")
-        import imageio.v3 as iio
-
-        iio.imwrite(p, arr)
-    else:
-        raise ValueError(f"cannot write labels to {p}: use .tif, .png or .nii.gz")
-    return p
-
-
-def __getattr__(name: str) -> Any:
-    # re-export the dataset loader lazily (datasets.py imports this module)
-    if name in ("load_objects", "ObjectSample"):
-        from . import datasets
-
-        return getattr(datasets, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,6 +1,6 @@
 """Small synthetic sample volumes (napari sample data, ``clickseg evaluate --data sample-*``).
 
-Both are built by the procedural generator in ``napari_clickseg.train.synthetic``; they are
+Both are built by the procedural generator in ``data.synthetic``; they are
 deterministic for a given seed and take well under a second to make.
 """
 
@@ -30,7 +30,7 @@ def sample_microscopy_volume(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         image: (8, 256, 256) uint16 (12-bit range, 0..4095).
         labels: (8, 256, 256) int32, 0 = background, one id per nucleus (consistent across z).
     """
-    from .train.synthetic.nuclei import nuclei_volume
+    from .synthetic.nuclei import nuclei_volume
 
     img, labels = nuclei_volume(np.random.default_rng(seed), (8, 256, 256))
     return _to_uint(img, np.uint16, 4095), labels.astype(np.int32)
@@ -46,7 +46,7 @@ def sample_mri_volume(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         image: (12, 256, 256) uint8.
         labels: (12, 256, 256) int32, 1 = tumour (on the middle slices), 0 elsewhere.
     """
-    from .train.synthetic.mri import mri_volume
+    from .synthetic.mri import mri_volume
 
     img, labels = mri_volume(np.random.default_rng(seed), (12, 256, 256))
     return _to_uint(img, np.uint8, 255), labels.astype(np.int32)

@@ -1,6 +1,6 @@
 """Fixed validation parts of the real datasets (never seen by training).
 
-Each dataset of ``../shared/data`` is split once, here, so model selection and reported
+Each real dataset (``data.real_data``) is split once, here, so model selection and reported
 numbers always use the same held-out images. Where ``index.json`` gives patient ids (GlaS,
 LGG, HC18 examinations) the split is by patient; where it gives a split field (CamVid) that
 field is used; otherwise by image (contiguous blocks for the ISBI stack and the CTC time
@@ -43,7 +43,7 @@ V1_DATASETS: tuple[str, ...] = (
     "ctc-fluo-n2dh-gowt1",
 )
 
-#: every real dataset with a fixed split, in ``../shared/data``
+#: every real dataset with a fixed split (folder names under the data root)
 DATASETS: tuple[str, ...] = V1_DATASETS + (
     "dsb2018-stage1",
     "busi-breast-us",

@@ -9,7 +9,7 @@
   ``X_mask``), or ``imgX.*`` + ``maskX.*``; each pair is a 2D image or a volume;
 * an image file or volume (TIFF stack, NIfTI) with ``labels=`` a label file of the same
   (Z,)H,W shape; volumes yield 2D slices along axis 0;
-* ``sample-microscopy`` / ``sample-mri``: the synthetic volumes of ``napari_clickseg.samples``.
+* ``sample-microscopy`` / ``sample-mri``: the synthetic volumes of ``data.samples``.
 
 The loader first lists every object from the masks alone (cheap, and every bad-input error
 is raised right away, before the first object is yielded), then optionally draws
@@ -27,8 +27,9 @@ from typing import Callable, Hashable, Iterator, Sequence
 
 import numpy as np
 
-from .image import validate_slice
-from .io import (
+from ..core.image import validate_slice
+from ..core.labels import object_ids
+from .readers import (
     IMAGE_SUFFIXES,
     image_shape,
     is_nifti,
@@ -48,21 +49,22 @@ _PAIR_TOKENS = (("_image", "_label"), ("_image", "_labels"), ("_image", "_mask")
 
 @dataclass
 class ObjectSample:
-    """One object to segment on one 2D slice.
+    """One object to segment on one 2D slice: what the loaders yield and the evaluator takes.
 
     Attributes:
         image: HxW or HxWxC slice (channels last), the stored dtype. Objects of one image
             share the same array (do not modify it in place).
         gt: HxW bool, True on the object.
         name: unique, readable id, e.g. ``"train_1#3"`` or ``"vol.tif[z=12]#1"``.
-        image_key: equal for all objects of the same slice.
+        image_key: equal for all objects of the same slice (consecutive objects with the same
+            key share one encoder run); None = the object's own slice.
         ignore: HxW bool, True where pixels are not scored, or None (score everything).
     """
 
     image: np.ndarray
     gt: np.ndarray
     name: str
-    image_key: Hashable
+    image_key: Hashable | None = None
     ignore: np.ndarray | None = None
 
 
@@ -95,9 +97,7 @@ def _object_ids(labels: np.ndarray, min_area: int, semantic: bool) -> tuple[np.n
     values = np.unique(labels)
     if labels.dtype == np.uint8 and set(values.tolist()) <= {0, 255}:
         labels = (labels > 0).astype(np.uint8)  # binary foreground mask -> one object, id 1
-    counts = np.bincount(labels.ravel().astype(np.int64))
-    ids = [int(i) for i in np.nonzero(counts)[0] if i > 0 and counts[i] >= max(min_area, 1)]
-    return labels, ids
+    return labels, [int(i) for i in object_ids(labels, min_area)]
 
 
 def _check_same_shape(img_shape: tuple[int, ...], lab_shape: tuple[int, ...], img: str, lab: str) -> None:
@@ -229,7 +229,7 @@ def _volume_arrays_sources(path: Path, labels: Path, min_area: int, semantic: bo
 
 
 def _sample_sources(name: str, min_area: int, semantic: bool) -> list[_Source]:
-    from .. import samples
+    from . import samples
 
     make = samples.sample_microscopy_volume if name == "sample-microscopy" else samples.sample_mri_volume
     vol, lab = make(seed=0)

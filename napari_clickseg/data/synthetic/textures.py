@@ -13,7 +13,6 @@ __all__ = [
     "smooth_noise",
     "multiscale_noise",
     "shading_field",
-    "radial_profile",
     "star_shape",
     "normalize01",
 ]
@@ -90,27 +89,3 @@ def star_shape(rng: np.random.Generator, irregularity: float, n_harmonics: int =
 
     return radius
 
-
-def radial_profile(
-    shape: tuple[int, int], center: tuple[float, float], radii: tuple[float, float], angle: float,
-    radius_fn=None,
-) -> np.ndarray:
-    """Normalised elliptic distance from ``center`` (<1 inside the shape), float32 of ``shape``.
-
-    Args:
-        shape: (H, W) of the output.
-        center: (row, col) of the centre, may lie outside the array.
-        radii: (semi-axis along the rotated row axis, semi-axis along the rotated col axis).
-        angle: rotation in radians.
-        radius_fn: optional :func:`star_shape` function modulating the boundary.
-    """
-    h, w = shape
-    rr, cc = np.mgrid[0:h, 0:w].astype(np.float32)
-    dy, dx = rr - center[0], cc - center[1]
-    ca, sa = np.cos(angle), np.sin(angle)
-    u = (ca * dy + sa * dx) / max(radii[0], 1e-3)
-    v = (-sa * dy + ca * dx) / max(radii[1], 1e-3)
-    d = np.sqrt(u * u + v * v)
-    if radius_fn is not None:
-        d = d / radius_fn(np.arctan2(v, u)).astype(np.float32)
-    return d.astype(np.float32)

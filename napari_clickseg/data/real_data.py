@@ -1,6 +1,8 @@
-"""Loaders of the real labelled datasets in ``../shared/data`` for training and validation.
+"""Loaders of the real labelled datasets (one folder each under a data root) for training and validation.
 
-Each dataset folder holds ``images/`` (PNG, TIFF or JPEG), ``masks/`` (PNG: 0 = background,
+The data root is passed in (``data.root`` of a training config, ``--data`` of the CLI) or
+read from ``$CLICKSEG_DATA`` (``data_root``); the package never guesses where it is. Each
+dataset folder holds ``images/`` (PNG, TIFF or JPEG), ``masks/`` (PNG: 0 = background,
 1..N = object ids, or 0/255 for LGG) and an ``index.json`` with per-image facts (a list, or a
 dict with the list under ``images`` or ``slices``). Mask conventions per folder:
 
@@ -14,9 +16,9 @@ dict with the list under ``images`` or ``slices``). Mask conventions per folder:
   (background) in the masks; they are never offered as targets.
 
 ``RealImageSet`` gives the
-(image, instance labels) pairs of the training or validation part (``train/splits.py``);
-``validation_objects`` gives a fixed handful of objects of the validation part in the form
-``eval.runner.evaluate`` takes (via ``core.datasets.load_objects``).
+(image, instance labels) pairs of the training or validation part (``data.splits``);
+``validation_objects`` gives a fixed handful of ``ObjectSample`` of the validation part
+(via ``data.datasets.load_objects``).
 """
 
 from __future__ import annotations
@@ -29,10 +31,12 @@ from typing import Any
 
 import numpy as np
 
-from ..core.io import read_image, read_labels
+from ..core.labels import object_ids
+from .datasets import ObjectSample, load_objects
+from .readers import read_image, read_labels
 from .splits import DATASETS, split_names
 
-__all__ = ["default_data_root", "index_entries", "RealImageSet", "part_selection", "validation_objects", "SEMANTIC", "PARTIAL"]
+__all__ = ["DATA_ENV", "data_root", "index_entries", "RealImageSet", "part_selection", "validation_objects", "SEMANTIC", "PARTIAL"]
 
 #: datasets whose masks are 0/255: the whole foreground of a slice is one object
 SEMANTIC = frozenset({"lgg-mri-train"})
@@ -41,12 +45,25 @@ SEMANTIC = frozenset({"lgg-mri-train"})
 PARTIAL = frozenset({"ctc-fluo-n2dh-gowt1"})
 
 
-def default_data_root() -> Path:
-    """``$CLICKSEG_DATA`` if set, else ``../shared/data`` beside the source checkout."""
-    env = os.environ.get("CLICKSEG_DATA")
+#: environment variable naming the folder that holds the real dataset folders
+DATA_ENV = "CLICKSEG_DATA"
+
+
+def data_root(root: str | Path | None = None) -> Path:
+    """The folder holding the real dataset folders: ``root`` if given, else ``$CLICKSEG_DATA``.
+
+    Raises:
+        FileNotFoundError: neither is set (the message says how to set one).
+    """
+    if root not in (None, ""):
+        return Path(root).expanduser()
+    env = os.environ.get(DATA_ENV)
     if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2].parent / "shared" / "data"
+        return Path(env).expanduser()
+    raise FileNotFoundError(
+        f"no data root: set {DATA_ENV} to the folder that holds the dataset folders (glas-train/, ...) "
+        f"or pass it (data.root in a training config)"
+    )
 
 
 def _check_dataset(root: Path, dataset: str) -> Path:
@@ -56,7 +73,7 @@ def _check_dataset(root: Path, dataset: str) -> Path:
     if not (folder / "index.json").is_file():
         raise FileNotFoundError(
             f"dataset folder {folder} (with index.json, images/, masks/) is missing; set "
-            f"data_root in the config or CLICKSEG_DATA to the folder that holds {dataset}/"
+            f"data.root in the config or {DATA_ENV} to the folder that holds {dataset}/"
         )
     return folder
 
@@ -99,7 +116,7 @@ class RealImageSet:
     Images are read on first use and cached in memory (read-only arrays).
 
     Args:
-        root: folder holding the dataset folders (``default_data_root()``).
+        root: folder holding the dataset folders (``data_root()``).
         dataset: a name from ``splits.DATASETS``.
         part: ``"train"`` or ``"val"``.
         min_area: objects smaller than this are not offered by ``object_ids``.
@@ -123,9 +140,7 @@ class RealImageSet:
 
     def object_ids(self, labels: np.ndarray) -> np.ndarray:
         """Ids of the objects of ``labels`` with at least ``min_area`` pixels."""
-        counts = np.bincount(labels.ravel())
-        ids = np.nonzero(counts >= self.min_area)[0]
-        return ids[ids > 0]
+        return object_ids(labels, self.min_area)
 
 
 def part_selection(root: str | Path, dataset: str, part: str) -> dict[str, Any]:
@@ -137,15 +152,13 @@ def part_selection(root: str | Path, dataset: str, part: str) -> dict[str, Any]:
     return {"names": split_names(dataset, index_entries(root, dataset), part), "semantic": dataset in SEMANTIC}
 
 
-def validation_objects(root: str | Path, dataset: str, n: int, seed: int = 0, min_area: int = 100) -> list[Any]:
+def validation_objects(root: str | Path, dataset: str, n: int, seed: int = 0, min_area: int = 100) -> list[ObjectSample]:
     """A fixed set of ``n`` objects from the validation part of ``dataset``.
 
     Returns:
-        ``core.datasets.ObjectSample`` list (image, gt, name, image_key), the same for the same
-        (dataset, n, seed), spread over the validation images.
+        ``ObjectSample`` list, the same for the same (dataset, n, seed), spread over the
+        validation images.
     """
-    from ..core.datasets import load_objects
-
     folder = _check_dataset(Path(root), dataset)
     return list(load_objects(folder, max_objects=n, seed=seed, min_area=min_area,
                              **part_selection(root, dataset, "val")))

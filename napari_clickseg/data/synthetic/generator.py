@@ -16,10 +16,10 @@ shading, gray <-> RGB) so no kind has a fixed look.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator, Sequence
-
 import numpy as np
 from scipy import ndimage as ndi
+
+from ...core.labels import object_ids
 
 from .glands import gland_image, stain_to_rgb
 from .membranes import membrane_image
@@ -28,7 +28,7 @@ from .nuclei import nuclei_image
 from .shapes import dead_leaves_image
 from .textures import normalize01, shading_field
 
-__all__ = ["KINDS", "SyntheticSample", "generate", "SyntheticStream", "vary_appearance"]
+__all__ = ["KINDS", "SyntheticSample", "generate", "vary_appearance"]
 
 KINDS: tuple[str, ...] = ("nuclei", "nuclei-he", "glands", "mri", "membranes", "shapes")
 
@@ -136,46 +136,7 @@ def generate(
 
 
 def _drop_small(labels: np.ndarray, min_area: int) -> np.ndarray:
+    """``labels`` with the objects of fewer than ``min_area`` pixels set to background."""
     if min_area <= 0 or labels.max() == 0:
         return labels
-    counts = np.bincount(labels.ravel())
-    small = counts < min_area
-    small[0] = False
-    if small.any():
-        labels = np.where(small[labels], 0, labels)
-    return labels
-
-
-class SyntheticStream:
-    """Endless, reproducible stream of synthetic samples.
-
-    Sample ``i`` depends only on ``(seed, i)``, so a resumed training run continues the same
-    stream, and several workers can draw disjoint parts of it.
-
-    Args:
-        seed: stream seed.
-        kinds: kinds to draw from (uniformly); default all of ``KINDS``.
-        size: (H, W) of each image.
-        appearance: ``vary_appearance`` strength.
-    """
-
-    def __init__(self, seed: int = 0, kinds: Sequence[str] | None = None, size: tuple[int, int] = (256, 256),
-                 appearance: float = 1.0) -> None:
-        self.seed = int(seed)
-        self.kinds = tuple(kinds) if kinds else KINDS
-        bad = [k for k in self.kinds if k not in KINDS]
-        if bad:
-            raise ValueError(f"unknown synthetic kind(s) {bad}; known: {', '.join(KINDS)}")
-        self.size = size
-        self.appearance = appearance
-
-    def __getitem__(self, index: int) -> SyntheticSample:
-        rng = np.random.default_rng([self.seed, int(index)])
-        kind = self.kinds[int(rng.integers(len(self.kinds)))]
-        return generate(rng, kind, self.size, appearance=self.appearance)
-
-    def __iter__(self) -> Iterator[SyntheticSample]:
-        i = 0
-        while True:
-            yield self[i]
-            i += 1
+    return np.where(np.isin(labels, object_ids(labels, min_area)), labels, 0)
