@@ -7,6 +7,11 @@ Qt or napari and never prints: front ends read ``mask``/``prob`` and write resul
 
 Contract: undo and redo restore earlier states exactly (no re-prediction), so undo is instant
 and never changes a result the user has already seen.
+
+An object can also start from an existing mask (``start_from_mask``: editing an object that is
+already committed, or one from another tool): that mask is the object's state before any click,
+the previous probability the first click is predicted from (a *mask prompt*, MFP's input). What a
+model makes of it is the model's business (``models.base``: every model takes ``prev_prob``).
 """
 
 from __future__ import annotations
@@ -57,12 +62,14 @@ class SessionHistory:
         shape: (H, W) of that slice.
         states: undo stack, oldest first (the last is the current state).
         redo: redo stack, the next redo last.
+        seed: the mask prompt the object started from (``start_from_mask``), or None.
     """
 
     image_key: Hashable | None
     shape: tuple[int, int] | None
     states: tuple[SessionState, ...]
     redo: tuple[SessionState, ...]
+    seed: np.ndarray | None = None
 
 
 class InteractiveSession:
@@ -92,6 +99,7 @@ class InteractiveSession:
         self._shape: tuple[int, int] | None = None
         self._states: list[SessionState] = [SessionState()]
         self._redo: list[SessionState] = []
+        self._seed: np.ndarray | None = None
         #: increases on every change; front ends drop results computed for an older version
         self.version = 0
         if image is not None:
@@ -151,6 +159,11 @@ class InteractiveSession:
         return self.prob > self.threshold
 
     @property
+    def seed(self) -> np.ndarray | None:
+        """HxW float32 mask prompt the current object started from (``start_from_mask``), or None."""
+        return self._seed
+
+    @property
     def can_undo(self) -> bool:
         return len(self._states) > 1
 
@@ -183,7 +196,7 @@ class InteractiveSession:
         if box is not None:
             box = box.clip(self._shape)
         s = self.state
-        prob = self.predictor.predict(s.clicks, prev_prob=None, box=box) if (s.clicks or box) else None
+        prob = self.predictor.predict(s.clicks, prev_prob=None, box=box) if (s.clicks or box) else self._seed
         self._push(SessionState(s.clicks, box, prob))
         return self.mask
 
@@ -204,13 +217,13 @@ class InteractiveSession:
             done = done + (c,)
             prob = self.predictor.predict(done, prev_prob=prob, box=base.box)
         if not clicks and base.box is None:
-            prob = None
+            prob = self._seed  # no prompt left: back to the mask the object started from (or none)
         self._push(SessionState(clicks, base.box, prob))
         return self.mask
 
     def _prefix_state(self, clicks: tuple[Click, ...]) -> SessionState:
         box = self.state.box
-        best = SessionState(box=box, prob=None)
+        best = SessionState(box=box, prob=self._seed if box is None else None)
         for st in self._states:
             n = len(st.clicks)
             if st.box == box and n <= len(clicks) and st.clicks == clicks[:n] and n >= len(best.clicks):
@@ -239,7 +252,7 @@ class InteractiveSession:
     def history(self) -> SessionHistory:
         """A snapshot of the undo/redo history (cheap: the states are immutable, not copied)."""
         self._require_image()
-        return SessionHistory(self._image_key, self._shape, tuple(self._states), tuple(self._redo))
+        return SessionHistory(self._image_key, self._shape, tuple(self._states), tuple(self._redo), self._seed)
 
     def restore_history(self, history: SessionHistory) -> bool:
         """Bring back a ``history()`` snapshot taken on the slice now set (same key and size).
@@ -253,14 +266,47 @@ class InteractiveSession:
             return False
         self._states = list(history.states)
         self._redo = list(history.redo)
+        self._seed = history.seed
         self.version += 1
         return True
 
     def reset(self) -> None:
-        """Forget the current object's prompts (the slice stays encoded)."""
+        """Forget the current object's prompts and mask prompt (the slice stays encoded)."""
         self._states = [SessionState()]
         self._redo = []
+        self._seed = None
         self.version += 1
+
+    def start_from_mask(self, mask: np.ndarray) -> np.ndarray:
+        """Start a new object from an existing mask (a mask prompt); returns the current mask.
+
+        The mask becomes the object's state before any click and the previous probability of
+        its first click, so the next clicks correct it instead of starting from nothing; undo
+        goes back to it, not beyond. A box prompt replaces it (a box predicts from no previous
+        map). ``reset`` forgets it.
+
+        Args:
+            mask: HxW bool (or a probability map, float in [0, 1]) of the slice set now.
+
+        Raises:
+            ValueError: wrong shape, or a float map outside [0, 1].
+            RuntimeError: no slice set.
+        """
+        self._require_image()
+        arr = np.asarray(mask)
+        if arr.shape != self._shape:
+            raise ValueError(f"mask has shape {arr.shape}, but the slice is {self._shape}")
+        if arr.dtype == bool or np.issubdtype(arr.dtype, np.integer):
+            prob = (arr > 0).astype(np.float32)
+        else:
+            prob = np.asarray(arr, np.float32)
+            if not np.isfinite(prob).all() or prob.min() < 0.0 or prob.max() > 1.0:
+                raise ValueError("a float mask prompt must be a probability map with values in [0, 1]")
+        prob.setflags(write=False)
+        self.reset()
+        self._seed = prob
+        self._states = [SessionState(prob=prob)]
+        return self.mask
 
     def _push(self, state: SessionState) -> None:
         self._states.append(state)
