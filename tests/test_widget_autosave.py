@@ -23,7 +23,7 @@ def open_image(make_napari_viewer):
         viewer = make_napari_viewer()
         viewer.add_image(img, name="img")
         w = AnnotatorWidget(viewer, model="random-walker")
-        w.background_box.setChecked(False)
+        w.controls.background_box.setChecked(False)
         w.autosave._timer.stop()  # explicit ticks here (the kill test relies on the timer)
         return viewer, w
 

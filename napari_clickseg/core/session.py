@@ -16,6 +16,7 @@ model makes of it is the model's business (``models.base``: every model takes ``
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Hashable, Protocol, Sequence
 
@@ -24,7 +25,7 @@ import numpy as np
 from .clicks import Box, Click
 from .image import validate_slice
 
-__all__ = ["InteractiveSession", "SessionState", "SessionHistory", "FeatureStore", "DEFAULT_THRESHOLD"]
+__all__ = ["InteractiveSession", "SessionState", "SessionHistory", "SliceHistories", "FeatureStore", "DEFAULT_THRESHOLD"]
 
 #: RITM convention: ``prob > 0.49`` is the mask.
 DEFAULT_THRESHOLD = 0.49
@@ -316,3 +317,31 @@ class InteractiveSession:
     def _require_image(self) -> None:
         if self._shape is None:
             raise RuntimeError("no slice set: call session.set_image(image) first")
+
+
+class SliceHistories:
+    """The undo/redo histories of slices left with an unfinished object, for coming back.
+
+    Keeps the newest ``max_slices`` (least recently left dropped first). A history comes back
+    only onto the slice it was taken on (same feature key and size; ``restore_history``).
+    """
+
+    def __init__(self, max_slices: int = 16) -> None:
+        self.max_slices = int(max_slices)
+        self._kept: OrderedDict[Hashable, SessionHistory] = OrderedDict()
+
+    def leave(self, index: Hashable, session: InteractiveSession) -> None:
+        """``session`` leaves slice ``index``: keep its history if it holds an unfinished object."""
+        if session.has_image and (session.can_undo or session.seed is not None):
+            self._kept[index] = session.history()
+            self._kept.move_to_end(index)
+            while len(self._kept) > self.max_slices:
+                self._kept.popitem(last=False)
+
+    def come_back(self, index: Hashable, session: InteractiveSession) -> bool:
+        """``session`` now holds slice ``index``: bring its kept history back (True if restored)."""
+        kept = self._kept.pop(index, None)
+        return kept is not None and session.restore_history(kept)
+
+    def clear(self) -> None:
+        self._kept.clear()
