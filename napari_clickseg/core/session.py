@@ -64,6 +64,7 @@ class SessionHistory:
         states: undo stack, oldest first (the last is the current state).
         redo: redo stack, the next redo last.
         seed: the mask prompt the object started from (``start_from_mask``), or None.
+        anchor: the mask prompt's anchor click and its reach (``start_from_mask``), or None.
     """
 
     image_key: Hashable | None
@@ -71,6 +72,7 @@ class SessionHistory:
     states: tuple[SessionState, ...]
     redo: tuple[SessionState, ...]
     seed: np.ndarray | None = None
+    anchor: tuple[Click, float] | None = None
 
 
 class InteractiveSession:
@@ -101,6 +103,10 @@ class InteractiveSession:
         self._states: list[SessionState] = [SessionState()]
         self._redo: list[SessionState] = []
         self._seed: np.ndarray | None = None
+        self._anchor: tuple[Click, float] | None = None
+        #: whether ``start_from_mask`` adds an anchor click (see there)
+        self.anchor_masks = True
+
         #: increases on every change; front ends drop results computed for an older version
         self.version = 0
         if image is not None:
@@ -182,7 +188,7 @@ class InteractiveSession:
         self._require_image()
         s = self.state
         clicks = s.clicks + (click,)
-        prob = self.predictor.predict(clicks, prev_prob=s.prob, box=s.box)
+        prob = self.predictor.predict(self._model_clicks(clicks), prev_prob=s.prob, box=s.box)
         self._push(SessionState(clicks, s.box, prob))
         return self.mask
 
@@ -197,7 +203,7 @@ class InteractiveSession:
         if box is not None:
             box = box.clip(self._shape)
         s = self.state
-        prob = self.predictor.predict(s.clicks, prev_prob=None, box=box) if (s.clicks or box) else self._seed
+        prob = self.predictor.predict(self._model_clicks(s.clicks), prev_prob=None, box=box) if (s.clicks or box) else self._seed
         self._push(SessionState(s.clicks, box, prob))
         return self.mask
 
@@ -216,11 +222,20 @@ class InteractiveSession:
         prob, done = base.prob, base.clicks
         for c in clicks[len(done):]:
             done = done + (c,)
-            prob = self.predictor.predict(done, prev_prob=prob, box=base.box)
+            prob = self.predictor.predict(self._model_clicks(done), prev_prob=prob, box=base.box)
         if not clicks and base.box is None:
             prob = self._seed  # no prompt left: back to the mask the object started from (or none)
         self._push(SessionState(clicks, base.box, prob))
         return self.mask
+
+    def _model_clicks(self, clicks: tuple[Click, ...]) -> tuple[Click, ...]:
+        """The clicks the predictor gets: the mask prompt's anchor (if any, see
+        ``start_from_mask``) first, then ``clicks``."""
+        if self._anchor is None:
+            return tuple(clicks)
+        a, reach = self._anchor
+        near = any(not c.is_positive and (c.row - a.row) ** 2 + (c.col - a.col) ** 2 < (reach / 2) ** 2 for c in clicks)
+        return tuple(clicks) if near else (a,) + tuple(clicks)
 
     def _prefix_state(self, clicks: tuple[Click, ...]) -> SessionState:
         box = self.state.box
@@ -230,7 +245,7 @@ class InteractiveSession:
             if st.box == box and n <= len(clicks) and st.clicks == clicks[:n] and n >= len(best.clicks):
                 best = st
         if not best.clicks and box is not None:
-            best = SessionState((), box, self.predictor.predict((), prev_prob=None, box=box))
+            best = SessionState((), box, self.predictor.predict(self._model_clicks(()), prev_prob=None, box=box))
         return best
 
     # -- history -------------------------------------------------------------------------
@@ -253,7 +268,7 @@ class InteractiveSession:
     def history(self) -> SessionHistory:
         """A snapshot of the undo/redo history (cheap: the states are immutable, not copied)."""
         self._require_image()
-        return SessionHistory(self._image_key, self._shape, tuple(self._states), tuple(self._redo), self._seed)
+        return SessionHistory(self._image_key, self._shape, tuple(self._states), tuple(self._redo), self._seed, self._anchor)
 
     def restore_history(self, history: SessionHistory) -> bool:
         """Bring back a ``history()`` snapshot taken on the slice now set (same key and size).
@@ -267,7 +282,7 @@ class InteractiveSession:
             return False
         self._states = list(history.states)
         self._redo = list(history.redo)
-        self._seed = history.seed
+        self._seed, self._anchor = history.seed, history.anchor
         self.version += 1
         return True
 
@@ -275,7 +290,7 @@ class InteractiveSession:
         """Forget the current object's prompts and mask prompt (the slice stays encoded)."""
         self._states = [SessionState()]
         self._redo = []
-        self._seed = None
+        self._seed, self._anchor = None, None
         self.version += 1
 
     def start_from_mask(self, mask: np.ndarray) -> np.ndarray:
@@ -285,6 +300,12 @@ class InteractiveSession:
         its first click, so the next clicks correct it instead of starting from nothing; undo
         goes back to it, not beyond. A box prompt replaces it (a box predicts from no previous
         map). ``reset`` forgets it.
+
+        The model is also told *which* object the mask is: with ``anchor_masks`` (default),
+        every prediction gets one extra positive click, first, at the mask's pixel farthest from
+        its boundary (``core.simulate.padded_edt``; the click a user would make first), which
+        ``clicks`` does not list. It is left out as soon as a negative click lands within half
+        that distance of it (the part around it is then what is being corrected).
 
         Args:
             mask: HxW bool (or a probability map, float in [0, 1]) of the slice set now.
@@ -306,6 +327,13 @@ class InteractiveSession:
         prob.setflags(write=False)
         self.reset()
         self._seed = prob
+        inside = prob > self.threshold
+        if self.anchor_masks and inside.any():
+            from .simulate import padded_edt
+
+            dt = padded_edt(inside)
+            r, c = np.unravel_index(int(np.argmax(dt)), dt.shape)
+            self._anchor = (Click(int(r), int(c), True), float(dt[r, c]))
         self._states = [SessionState(prob=prob)]
         return self.mask
 
