@@ -171,3 +171,21 @@ def test_start_from_mask_is_the_prompt_of_the_next_clicks(image):
         s.start_from_mask(np.zeros((3, 3), bool))
     with pytest.raises(ValueError, match="0, 1"):
         s.start_from_mask(np.full((40, 50), 2.0, np.float32))
+
+
+def test_mask_prompt_anchor_click_tells_the_model_which_object(image):
+    p = DiskPredictor()
+    s = InteractiveSession(p, image)
+    seed = np.zeros((40, 50), bool)
+    seed[5:26, 5:26] = True  # innermost pixel (15, 15), 11 px from the boundary
+    s.start_from_mask(seed)
+    s.add_click(5, 24, False)  # far from the anchor: the model gets it first
+    sent = p.predict_calls[-1][0]
+    assert sent[0] == Click(15, 15, True) and sent[1:] == (Click(5, 24, False),) and s.clicks == (Click(5, 24, False),)
+    s.add_click(14, 16, False)  # within half its reach: that part is being corrected, no anchor
+    assert p.predict_calls[-1][0] == (Click(5, 24, False), Click(14, 16, False))
+    s.reset()
+    s.anchor_masks = False
+    s.start_from_mask(seed)
+    s.add_click(5, 24, False)
+    assert p.predict_calls[-1][0] == (Click(5, 24, False),)

@@ -324,7 +324,7 @@ class InteractiveSession:
             prob = np.asarray(arr, np.float32)
             if not np.isfinite(prob).all() or prob.min() < 0.0 or prob.max() > 1.0:
                 raise ValueError("a float mask prompt must be a probability map with values in [0, 1]")
-        prob.setflags(write=False)
+        prob = prob.copy()  # the session's own: the caller may change ``mask`` afterwards
         self.reset()
         self._seed = prob
         inside = prob > self.threshold
