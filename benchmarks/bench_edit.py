@@ -68,12 +68,12 @@ def run_dataset(model: str, dataset: str, data: Path, n: int, seed: int, target:
         session.set_image(image, key=images.names[i])
         rng = np.random.default_rng([seed, k])
         row = {"image": images.names[i], "id": lid, "area": int(gt.sum()), "cases": {}}
-        row["cases"]["scratch"] = dict(zip(("clicks", "iou0", "iou"), clicks_to_target(session, gt, None, target, max_clicks)))
+        row["cases"]["scratch"] = dict(zip(("clicks", "iou0", "iou"), clicks_to_target(session, gt, None, target, max_clicks), strict=True))
         for kind in DEGRADATIONS:
             start = degrade(gt, labels, kind, rng)
             if start is not None:
                 row["cases"][kind] = dict(zip(("clicks", "iou0", "iou"),
-                                              clicks_to_target(session, gt, start, target, max_clicks)))
+                                              clicks_to_target(session, gt, start, target, max_clicks), strict=True))
         rows.append(row)
         print(f"  {dataset} {model} object {k + 1}/{n}: " + ", ".join(
             f"{c} {v['clicks']}" for c, v in row["cases"].items()), flush=True)
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     pct = int(round(args.target * 100))
     print(f"\nclicks to IoU {args.target} (mean; at most {args.max_clicks}), {args.objects} objects per validation "
           f"part, seed {args.seed}; in brackets: mean IoU of the degraded mask before any click\n")
-    print(f"| dataset | model | scratch | " + " | ".join(DEGRADATIONS) + f" | all edits | edit < scratch |")
+    print("| dataset | model | scratch | " + " | ".join(DEGRADATIONS) + " | all edits | edit < scratch |")
     print("|---|---|---|" + "---|" * len(DEGRADATIONS) + "---|---|")
     for d in datasets:
         for m in models:

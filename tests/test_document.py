@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _shapes import disk_image
 
 from napari_clickseg import AnnotationDocument, Click, InteractiveSession, load_model
 from napari_clickseg.core.clicks import Box
-
-from _shapes import disk_image
 
 
 def _square(shape, r0, c0, r1, c1):

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _shapes import disk_image
 
 from napari_clickseg.core.session import InteractiveSession
 from napari_clickseg.eval.editing import clicks_to_target, degrade
 from napari_clickseg.models.registry import load_model
-
-from _shapes import disk_image
 
 
 def _labels():

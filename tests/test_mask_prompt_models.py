@@ -7,11 +7,10 @@ import warnings
 
 import numpy as np
 import pytest
+from _shapes import disk_image, iou
 
 from napari_clickseg import InteractiveSession, build_model, list_models, load_model
 from napari_clickseg.models.registry import get_model_info
-
-from _shapes import disk_image, iou
 
 
 def _session(name: str) -> InteractiveSession:

@@ -49,7 +49,7 @@ def _index(index: Sequence[int], labels: np.ndarray) -> tuple[int, ...]:
     if len(out) != labels.ndim - 2:
         raise ValueError(f"index {out} has {len(out)} coordinates; labels of shape {labels.shape} need "
                          f"{labels.ndim - 2} (() for 2D, (z,) for a stack)")
-    for i, (v, n) in enumerate(zip(out, labels.shape)):
+    for i, (v, n) in enumerate(zip(out, labels.shape[: len(out)], strict=True)):
         if not 0 <= v < n:
             raise ValueError(f"index[{i}] = {v} lies outside 0..{n - 1} (labels shape {labels.shape})")
     return out

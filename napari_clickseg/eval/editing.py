@@ -52,7 +52,7 @@ def _merged(gt: np.ndarray, labels: np.ndarray) -> np.ndarray | None:
     own = set(np.unique(labels[gt]).tolist())
     dist = ndimage.distance_transform_edt(~gt)
     best, best_d = None, np.inf
-    for i, n in zip(ids, counts):
+    for i, n in zip(ids, counts, strict=True):
         if int(i) in own or n > 2 * area:
             continue
         d = float(dist[labels == i].min())

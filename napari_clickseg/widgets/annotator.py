@@ -333,6 +333,8 @@ class AnnotatorWidget(QWidget):
                        f"{self.geometry.spatial_shape}; choose another layer or create a new one")
         elif not isinstance(layer.data, np.ndarray):
             show_error(f"clickseg: labels layer {layer.name!r} is not held in memory (numpy); convert it first")
+        elif not np.issubdtype(layer.data.dtype, np.integer):
+            show_error(f"clickseg: labels layer {layer.name!r} holds {layer.data.dtype} values, not integer ids; convert it first")
         else:
             return layer
         return None
