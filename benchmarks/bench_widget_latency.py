@@ -45,7 +45,7 @@ def bench(model: str, n_clicks: int, size: int = 512) -> dict:
     img, discs = _image(size)
     viewer.add_image(img, name="img")
     w = AnnotatorWidget(viewer, model="random-walker")
-    w.background_box.setChecked(False)  # synchronous: the click returns when the labels are updated
+    w.controls.background_box.setChecked(False)  # synchronous: the click returns when the labels are updated
     viewer.window.add_dock_widget(w)
     trained = True
     if model != "random-walker":

@@ -197,7 +197,7 @@ class Soak:
         self._restore_error = annotator_module.show_error
         annotator_module.show_error = lambda msg, *a, **k: (self.errors.append(str(msg)), self._restore_error(msg))
         self.w = AnnotatorWidget(viewer, model=models[0])
-        self.w.background_box.setChecked(True)  # predictions in a thread worker, as users have it
+        self.w.controls.background_box.setChecked(True)  # predictions in a thread worker, as users have it
         self.shadow = Shadow(self.vol.shape)
         self.counts: dict[str, int] = {}
         self.step = 0
@@ -286,9 +286,9 @@ class Soak:
             kind = f"redo-{sh.redo(z)}"
             w.redo()
         elif kind == "commit":
-            mask = w.session.mask.copy() if (w.session.has_image and w._index == z) else None
+            mask = w.session.mask.copy() if (w.session.has_image and w.held_index == z) else None
             overwrite = bool(self.rng.random() < 0.3)
-            w.overwrite_box.setChecked(overwrite)
+            w.controls.overwrite_box.setChecked(overwrite)
             expected = sh.commit(z, mask, overwrite)
             got = w.commit()
             if got != expected:
@@ -333,10 +333,10 @@ class Soak:
             if tuple(p.clicks_on(z)) != tuple(want_clicks) or p.box_on(z) != want_box:
                 self.fail(f"slice {zi}: layers hold {p.clicks_on(z)} box {p.box_on(z)}, "
                           f"the shadow {list(want_clicks)} box {want_box}")
-        if w._index != sh.S and not (sh.S is None and not w.session.has_image):
-            self.fail(f"the session holds slice {w._index}, the shadow says {sh.S}")
-        if w.session.has_image and w._index is not None:
-            s, z = w.session, w._index
+        if w.held_index != sh.S and not (sh.S is None and not w.session.has_image):
+            self.fail(f"the session holds slice {w.held_index}, the shadow says {sh.S}")
+        if w.session.has_image and w.held_index is not None:
+            s, z = w.session, w.held_index
             if tuple(s.clicks) != tuple(p.clicks_on(z)) or s.box != p.box_on(z):
                 self.fail(f"session prompts {s.clicks} box {s.box} differ from the layers on slice {z}")
             h = sh.h(z)
@@ -345,7 +345,7 @@ class Soak:
         cur = self.current()
         shown = p.preview.data > 0
         want = np.zeros_like(shown)
-        if w.session.has_image and w._index == cur:
+        if w.session.has_image and w.held_index == cur:
             want[cur] = w.session.mask
         if not np.array_equal(shown, want):
             self.fail(f"the preview shows {int(shown.sum())} px, the session's mask on slice {cur} has {int(want.sum())}")

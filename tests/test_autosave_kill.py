@@ -34,7 +34,7 @@ COMMON = textwrap.dedent('''
     viewer = napari.Viewer(show=False)
     viewer.add_image(vol, name=sys.argv[1])
     w = AnnotatorWidget(viewer, model="random-walker")
-    w.background_box.setChecked(False)
+    w.controls.background_box.setChecked(False)
 
     def report(**kw):
         print("RESULT " + json.dumps(kw), flush=True)

@@ -37,7 +37,7 @@ def test_annotator_encodes_nothing_for_precomputed_slices(make_napari_viewer, tm
     with pytest.raises(StoreMismatchError, match="not by model 'random-walker'"):
         _attach_store(w, ZarrFeatureStore.open(tmp_path / "s.zarr"))
     assert w.set_model("fdrn")
-    w.background_box.setChecked(False)
+    w.controls.background_box.setChecked(False)
     _attach_store(w, ZarrFeatureStore.open(tmp_path / "s.zarr"))
     for z in range(n):
         viewer.dims.set_current_step(0, z)

@@ -141,3 +141,52 @@ def test_feature_store_avoids_reencoding(image):
     s.set_image(image * 2, key=1)
     s.set_image(image, key=0)  # back to slice 0: from the store
     assert p.encode_count == 2 and set(store) == {0, 1}
+
+
+def test_start_from_mask_is_the_prompt_of_the_next_clicks(image):
+    p = DiskPredictor()
+    s = InteractiveSession(p, image)
+    seed = np.zeros((40, 50), bool)
+    seed[5:25, 5:25] = True
+    assert np.array_equal(s.start_from_mask(seed), seed) and not s.clicks and not s.can_undo
+    assert p.predict_calls == [], "starting from a mask predicts nothing"
+    m = s.add_click(10, 10, False)
+    assert np.array_equal(p.predict_calls[-1][1] > 0, seed), "the mask was not the previous probability"
+    assert not m[10, 10] and m[20, 20]
+    assert np.array_equal(s.undo(), seed) and not s.can_undo  # undo stops at the mask, not before it
+    s.redo()
+    # editing the click list: the chain restarts from the mask, and no click at all gives it back
+    s.set_clicks([Click(20, 20, False)])
+    assert np.array_equal(p.predict_calls[-1][1] > 0, seed) and s.mask[10, 10] and not s.mask[20, 20]
+    assert np.array_equal(s.set_clicks([]), seed)
+    # a slice's history keeps its mask prompt
+    hist = s.history()
+    s.set_image(image, key="k")
+    s.start_from_mask(seed)
+    snap = s.history()
+    s.reset()
+    assert s.seed is None and not s.mask.any()
+    assert s.restore_history(snap) and np.array_equal(s.seed > 0, seed)
+    assert hist.seed is not None
+    with pytest.raises(ValueError, match="shape"):
+        s.start_from_mask(np.zeros((3, 3), bool))
+    with pytest.raises(ValueError, match="0, 1"):
+        s.start_from_mask(np.full((40, 50), 2.0, np.float32))
+
+
+def test_mask_prompt_anchor_click_tells_the_model_which_object(image):
+    p = DiskPredictor()
+    s = InteractiveSession(p, image)
+    seed = np.zeros((40, 50), bool)
+    seed[5:26, 5:26] = True  # innermost pixel (15, 15), 11 px from the boundary
+    s.start_from_mask(seed)
+    s.add_click(5, 24, False)  # far from the anchor: the model gets it first
+    sent = p.predict_calls[-1][0]
+    assert sent[0] == Click(15, 15, True) and sent[1:] == (Click(5, 24, False),) and s.clicks == (Click(5, 24, False),)
+    s.add_click(14, 16, False)  # within half its reach: that part is being corrected, no anchor
+    assert p.predict_calls[-1][0] == (Click(5, 24, False), Click(14, 16, False))
+    s.reset()
+    s.anchor_masks = False
+    s.start_from_mask(seed)
+    s.add_click(5, 24, False)
+    assert p.predict_calls[-1][0] == (Click(5, 24, False),)

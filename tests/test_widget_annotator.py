@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -24,7 +26,7 @@ def annotator(make_napari_viewer):
         # docked as Plugins > ClickSeg > Annotator does (the widget gets napari's wrapped viewer)
         _, w = viewer.window.add_plugin_dock_widget("napari-clickseg", "Annotator")
         assert isinstance(w, AnnotatorWidget) and w.set_model("random-walker")
-        w.background_box.setChecked(False)  # synchronous predictions: assertions right after a click
+        w.controls.background_box.setChecked(False)  # synchronous predictions: assertions right after a click
         return viewer, w
 
     return make
@@ -44,7 +46,7 @@ def test_clicks_segment_disk_undo_redo(annotator):
     sq = np.zeros_like(disk)
     sq[70:90, 10:30] = True
     viewer.layers["img"].data = np.where(sq, 0.85, img2).astype(np.float32)
-    w._index = None  # the layer data changed in place: re-encode
+    w.image_changed()  # the layer data changed in place: re-encode
     w.add_click(40, 50)
     w.add_click(80, 20)  # positive on the square: now both are in
     assert (w.prompts.preview.data[75:85, 15:25] > 0).all()
@@ -129,7 +131,7 @@ def test_clicks_on_two_slices_stay_on_their_slices_and_propagate(annotator, qtbo
     # between: the same object committed on slice 0 and on slice 4, the slices between filled
     viewer.dims.set_current_step(0, 0)
     w.add_click(30, 32)
-    w.object_id.setValue(lid)  # "commit as" an existing object
+    w.controls.object_id.setValue(lid)  # "commit as" an existing object
     assert w.commit() == lid
     before = w.target.data.copy()
     w.propagate_between()
@@ -178,21 +180,23 @@ def test_bad_input_notifies_and_keeps_labels(annotator, make_napari_viewer):
 
 
 class _MouseEvent:
-    """Stand-in for napari's read-only mouse event (position in world coordinates)."""
+    """Stand-in for napari's read-only mouse event (position in world coordinates): napari's
+    release step swaps what it wraps (``__wrapped__``) for the release event."""
 
-    def __init__(self, position, button=1, modifiers=()):
-        self.type, self.position, self.button, self.modifiers = "mouse_press", position, button, modifiers
+    def __init__(self, position, button=1, modifiers=(), type="mouse_press"):
+        self.__wrapped__ = SimpleNamespace(type=type, position=position, button=button, modifiers=modifiers,
+                                           handled=False, pos=np.zeros(2), is_dragging=False)
+
+    def __getattr__(self, name):
+        return getattr(self.__wrapped__, name)
 
 
 def _click(viewer, w, position, **kw):
-    ev = _MouseEvent(position, **kw)
-    gen = w._on_mouse(viewer, ev)
-    if gen is None:
-        return
-    next(gen)
-    ev.type = "mouse_release"
-    with pytest.raises(StopIteration):
-        next(gen)
+    """A mouse click as napari delivers it: the viewer's press, then release callbacks."""
+    from napari.utils.interactions import mouse_press_callbacks, mouse_release_callbacks
+
+    mouse_press_callbacks(viewer, _MouseEvent(position, **kw))
+    mouse_release_callbacks(viewer, _MouseEvent(position, type="mouse_release", **kw).__wrapped__)
 
 
 def test_simulated_mouse_box_and_shortcuts(annotator):
@@ -260,7 +264,7 @@ def test_background_predictions_drop_superseded_results(annotator):
     img, disk = _disk_image()
     img[60:85, 60:85] = 0.9
     viewer, w = annotator(img)
-    w.background_box.setChecked(True)
+    w.controls.background_box.setChecked(True)
     w.add_click(40, 50)
     w.add_click(72, 72)  # arrives while the first prediction may still run
     w.add_click(72, 72, is_positive=False)
@@ -269,7 +273,7 @@ def test_background_predictions_drop_superseded_results(annotator):
     shown = w.prompts.preview.data > 0
     np.testing.assert_array_equal(shown, w.session.mask)  # what is shown is the newest result
     assert _iou(shown, disk) > 0.8 and not shown[65:80, 65:80].any()
-    assert w.dropped_results >= 1, "the first result was superseded while it ran"
+    assert w.queue.dropped_results >= 1, "the first result was superseded while it ran"
     assert w.commit() == 1 and (w.target.data == 1).sum() == shown.sum()
 
 
@@ -309,14 +313,65 @@ def test_flip_tta_box_reloads_the_learned_model_and_keeps_the_object(annotator):
     img, disk = _disk_image()
     viewer, w = annotator(img)
     w.add_click(40, 50)
-    w.flip_box.setChecked(True)  # classical model: no flip TTA, nothing breaks, object kept
+    w.controls.flip_box.setChecked(True)  # classical model: no flip TTA, nothing breaks, object kept
     assert w.model_name == "random-walker" and not getattr(w.session.predictor, "flip_tta", False)
     assert _iou(w.prompts.preview.data > 0, disk) > 0.8
     assert w.set_model("fdrn")
     assert w.session.predictor.flip_tta and "+flip@" in w.model_key
     assert _iou(w.prompts.preview.data > 0, disk) > 0.7  # the click was replayed on both views
-    w.flip_box.setChecked(False)
+    w.controls.flip_box.setChecked(False)
     assert w.model_name == "fdrn" and not w.session.predictor.flip_tta
-    from napari_clickseg.widgets.save_resume import settings
+    assert w.settings()["flip_tta"] is False
 
-    assert settings(w)["flip_tta"] is False
+
+def test_edit_existing_object_with_modifier_click_then_undo(annotator):
+    from napari_clickseg.widgets.shortcuts import EDIT_MODIFIERS
+
+    img, disk = _disk_image()
+    img[70:90, 10:30] = 0.9
+    viewer, w = annotator(img)
+    w.add_click(40, 50)
+    assert w.commit() == 1
+    w.add_click(80, 20)
+    assert w.commit() == 2
+    before = w.target.data.copy()
+    # Ctrl-Shift-click on object 1: it becomes the current object, its mask the preview
+    _click(viewer, w, (40, 50), modifiers=tuple(EDIT_MODIFIERS))
+    assert w.editing is not None and w.editing.label_id == 1 and w.editing.in_target
+    assert not w.session.clicks and np.array_equal(w.prompts.preview.data > 0, before == 1)
+    # one negative click near its edge corrects it; commit replaces exactly that object
+    _click(viewer, w, (40, 66), button=2)
+    assert [c.is_positive for c in w.session.clicks] == [False]
+    assert w.commit() == 1 and w.editing is None
+    after = w.target.data
+    changed = after != before
+    assert changed.any() and after[40, 66] == 0, "the negative click did not correct the object"
+    assert not (changed & ~((before == 1) | (after == 1))).any(), "pixels of another object or the background changed"
+    assert np.array_equal(after == 2, before == 2)
+    assert [r.source for r in w.records] == ["clicks", "clicks", "edited"]
+    w.undo()
+    assert np.array_equal(w.target.data, before), "undo did not restore the object exactly"
+    assert [r.source for r in w.records] == ["clicks", "clicks"]
+    w.redo()
+    assert np.array_equal(w.target.data, after)
+    # delete the edited object (Shift-D's action); undo brings it back
+    assert w.edit(2) and w.delete_object() and not (w.target.data == 2).any() and w.editing is None
+    w.undo()
+    assert np.array_equal(w.target.data == 2, before == 2)
+
+
+def test_edit_object_of_another_labels_layer_commits_it_as_new(annotator):
+    img, disk = _disk_image()
+    viewer, w = annotator(img)
+    other = viewer.add_labels(disk.astype(np.uint8) * 7, name="cellpose")
+    _click(viewer, w, (40, 50), modifiers=("Control", "Shift"))  # no target yet: refused, nothing written
+    assert w.editing is None and not other.data[0, 0]
+    w.controls.source_combo.setCurrentText("cellpose")
+    _click(viewer, w, (40, 50), modifiers=("Control", "Shift"))
+    assert w.editing is not None and w.editing.label_id == 7 and not w.editing.in_target
+    lid = w.commit()
+    assert lid == 1 and np.array_equal(w.target.data == 1, disk) and np.array_equal(other.data, disk * 7)
+    w.image_changed()  # public "the image changed": the next click encodes the slice again
+    assert w.held_index is None
+    w.add_click(40, 50)
+    assert w.held_index == () and w.prompts.preview.data.any()

@@ -23,7 +23,7 @@ def open_image(make_napari_viewer):
         viewer = make_napari_viewer()
         viewer.add_image(img, name="img")
         w = AnnotatorWidget(viewer, model="random-walker")
-        w.background_box.setChecked(False)
+        w.controls.background_box.setChecked(False)
         w.autosave._timer.stop()  # explicit ticks here (the kill test relies on the timer)
         return viewer, w
 
@@ -40,8 +40,8 @@ def test_commit_is_saved_at_once_and_offered_again(open_image):
     state = w.autosave.store.read()
     np.testing.assert_array_equal(state.labels, w.target.data)
     assert [r.label_id for r in state.records] == [1]
-    w.undo()  # undo of the commit: saved by the next check
-    assert w.autosave.tick() and not w.autosave.store.read().labels.any()
+    w.undo()  # undo of the commit: saved at once too (every change of the document is)
+    assert not w.autosave.store.read().labels.any() and not w.autosave.tick()
     w.redo()
     w.add_click(5, 5, is_positive=False)
     assert w.autosave.tick() and not w.autosave.tick()  # nothing new: no second write

@@ -37,7 +37,7 @@ def docked(make_napari_viewer):
         _, w = viewer.window.add_plugin_dock_widget("napari-clickseg", "Annotator")
         assert isinstance(w, AnnotatorWidget)
         assert w.set_model("random-walker")
-        w.background_box.setChecked(False)  # synchronous predictions
+        w.controls.background_box.setChecked(False)  # synchronous predictions
         return viewer, w
 
     return make
@@ -52,7 +52,7 @@ def test_menu_docked_widget_gets_a_wrapped_viewer_and_tracks_layers(docked):
     assert w.commit() == 1
     target = w.target
     # the annotator's own layers are never offered or accepted as image or target
-    offered = [w.labels_combo.itemText(i) for i in range(w.labels_combo.count())]
+    offered = [w.controls.labels_combo.itemText(i) for i in range(w.controls.labels_combo.count())]
     assert "clickseg preview" not in offered and target.name in offered
     assert w.set_target("clickseg preview") is target
     assert not w.set_image_layer("clickseg preview") and w.geometry.layer.name == "img"
@@ -82,7 +82,7 @@ def test_ctrl_z_with_the_labels_layer_selected_goes_to_the_annotator(docked):
     _press(viewer, "Control-Z")
     assert set(np.unique(w.target.data)) == {0, 1}, "Ctrl-Z undid the last commit (object 2)"
     assert w.history.can_redo and [r.label_id for r in w.records] == [1]
-    assert w.status.text().startswith("undid the commit of object 2")
+    assert w.controls.status.text().startswith("undid the commit of object 2")
     _press(viewer, "Control-Z")
     assert not w.target.data.any() and not w.records
     _press(viewer, "Control-Shift-Z")
@@ -174,14 +174,14 @@ def test_messages_and_menus_use_users_words_and_real_choices(docked):
     viewer, w = docked(img)
     w.add_click(40, 50)
     w.commit()
-    assert w.status.text() == "committed object 1 on the image"
+    assert w.controls.status.text() == "committed object 1 on the image"
     # a refused choice does not stay on show
     assert not w.set_channels(0)  # a 2D gray image has no channel axis
-    assert w.channel_combo.currentIndex() == 0 and w.channels_edit.text() == ""
-    assert w.image_combo.currentText() == "img" and w.geometry.channel_axis is None
+    assert w.controls.channel_combo.currentIndex() == 0 and w.controls.channels_edit.text() == ""
+    assert w.controls.image_combo.currentText() == "img" and w.geometry.channel_axis is None
     viewer.add_labels(np.zeros((10, 10), np.uint8), name="small")
-    w.labels_combo.setCurrentText("small")
-    assert w.set_target("small") is w.target and w.labels_combo.currentText() == w.target.name
+    w.controls.labels_combo.setCurrentText("small")
+    assert w.set_target("small") is w.target and w.controls.labels_combo.currentText() == w.target.name
 
 
 @pytest.mark.slow
@@ -198,8 +198,8 @@ def test_propagation_stops_at_the_object_end_and_says_where_and_why(docked, qtbo
     qtbot.waitUntil(lambda: not w.busy, timeout=60000)
     filled = [z for z in range(n) if (w.target.data[z] == lid).any()]
     assert filled[0] == 5 and 7 <= filled[-1] <= 9, filled  # at most one slice past the ball
-    assert w.status.text().startswith(f"object {lid} propagated to slices 6-")
-    assert "stopped before slice" in w.status.text(), w.status.text()
+    assert w.controls.status.text().startswith(f"object {lid} propagated to slices 6-")
+    assert "stopped before slice" in w.controls.status.text(), w.controls.status.text()
 
 
 def test_preview_cannot_be_mistaken_for_a_committed_object_and_clicks_are_on_top(docked):
@@ -233,7 +233,7 @@ def test_object_list_shows_selects_goes_to_and_deletes_undoably(docked, qtbot):
     assert w.commit() == 1
     viewer.dims.set_current_step(0, 5)
     w.add_click(30, 32)
-    w.object_id.setValue(1)
+    w.controls.object_id.setValue(1)
     assert w.commit() == 1  # object 1 on slices 4-5
     viewer.dims.set_current_step(0, 2)
     w.target.data_setitem((np.array([2, 2]), np.array([5, 5]), np.array([5, 6])), 9)  # a hand edit: object 9
@@ -242,7 +242,7 @@ def test_object_list_shows_selects_goes_to_and_deletes_undoably(docked, qtbot):
     rows = [[table.item(r, c).text() for c in range(3)] for r in range(table.rowCount())]
     assert rows[0][0] == "1" and rows[0][2] == "4-5" and int(rows[0][1]) == (w.target.data == 1).sum()
     assert rows[1] == ["9", "2", "2"]
-    assert w.objects.select(9) == 9 and w.object_id.value() == 9 and w.target.selected_label == 9
+    assert w.objects.select(9) == 9 and w.controls.object_id.value() == 9 and w.target.selected_label == 9
     assert w.objects.go_to(1) in (4, 5) and w.current_index()[0] in (4, 5)
     before = w.target.data.copy()
     records = list(w.records)
@@ -278,7 +278,7 @@ def test_busy_indicator_while_a_slow_model_works_and_cancel_withdraws_the_click(
     img, disk = _disk_image()
     viewer, w = docked(img)
     w.set_predictor(_SlowModel(load_model("random-walker")), lambda: _SlowModel(load_model("random-walker")))
-    w.background_box.setChecked(True)
+    w.controls.background_box.setChecked(True)
     w.add_click(40, 50)
     assert w.busy_indicator.active and "slow-walker is working on 1 click" in w.busy_indicator.label.text()
     w.wait_idle()
@@ -288,7 +288,7 @@ def test_busy_indicator_while_a_slow_model_works_and_cancel_withdraws_the_click(
     assert w.busy_indicator.active
     w.cancel_prediction()  # ... cancelled while it runs
     w.wait_idle()
-    assert not w.busy_indicator.active and "cancelled" in w.status.text()
+    assert not w.busy_indicator.active and "cancelled" in w.controls.status.text()
     assert len(w.session.clicks) == 1 and len(w.prompts.negative.data) == 0
     np.testing.assert_array_equal(w.prompts.preview.data, shown)  # what was shown before stays
 
@@ -314,7 +314,7 @@ def test_a_click_after_cancel_is_kept_and_segmented(docked):
     img, disk = _disk_image()
     viewer, w = docked(img)
     w.set_predictor(_SlowModel(load_model("random-walker")), lambda: _SlowModel(load_model("random-walker")))
-    w.background_box.setChecked(True)
+    w.controls.background_box.setChecked(True)
     w.add_click(5, 5)  # a wrong click, slow
     w.cancel_prediction()
     assert len(w.prompts.positive.data) == 0  # withdrawn at once
@@ -334,7 +334,7 @@ def test_real_key_press_on_the_canvas_goes_to_the_annotator(make_napari_viewer, 
     viewer.add_image(img, name="img")
     _, w = viewer.window.add_plugin_dock_widget("napari-clickseg", "Annotator")
     assert w.set_model("random-walker")
-    w.background_box.setChecked(False)
+    w.controls.background_box.setChecked(False)
     w.add_click(40, 50)
     assert w.commit() == 1
     viewer.layers.selection.active = w.target

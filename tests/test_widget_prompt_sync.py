@@ -27,7 +27,7 @@ def annotator(make_napari_viewer):
     def make(data, background=False):
         viewer.add_image(data, name="img")
         w = AnnotatorWidget(viewer, model="random-walker")
-        w.background_box.setChecked(background)
+        w.controls.background_box.setChecked(background)
         viewer.window.add_dock_widget(w)
         return viewer, w
 

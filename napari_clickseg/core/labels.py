@@ -230,13 +230,14 @@ class LabelHistory:
     """Multi-level undo/redo of edits of one label array.
 
     The history holds patches only; the caller passes the array to ``undo``/``redo`` (so a
-    napari layer's data can be swapped as long as its shape stays). ``max_steps`` bounds memory.
+    napari layer's data can be swapped as long as its shape stays). ``max_steps`` bounds memory
+    (None: unlimited; patches cost memory in proportion to the objects they changed).
     ``write(indices, values)``, if given, performs the writes of changed pixels (e.g. a napari
     Labels layer's ``data_setitem``, which refreshes only what changed).
     """
 
-    def __init__(self, max_steps: int = 100) -> None:
-        self.max_steps = int(max_steps)
+    def __init__(self, max_steps: int | None = 100) -> None:
+        self.max_steps = None if max_steps is None else int(max_steps)
         self._done: list[Edit] = []
         self._undone: list[Edit] = []
 
@@ -259,7 +260,8 @@ class LabelHistory:
             return
         self._done.append(edit)
         self._undone.clear()
-        del self._done[: max(0, len(self._done) - self.max_steps)]
+        if self.max_steps is not None:
+            del self._done[: max(0, len(self._done) - self.max_steps)]
 
     def undo(self, labels: np.ndarray, write: Writer | None = None) -> Edit | None:
         """Restore the values before the newest edit; returns it (None if nothing to undo)."""

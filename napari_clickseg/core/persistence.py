@@ -40,7 +40,10 @@ class ObjectRecord:
         clicks: the clicks, oldest first, (row, col) in slice pixels.
         box: box prompt (row0, col0, row1, col1) or None.
         model: registry name of the model that produced it.
-        source: ``"clicks"`` or ``"propagated"``.
+        source: ``"clicks"`` (a new object or more of one), ``"edited"`` (an existing object
+            corrected: its pixels on ``index`` replaced) or ``"propagated"``.
+        time: when it was committed, seconds since the epoch (``time.time()``); None if unknown
+            (files written before this field existed).
     """
 
     label_id: int
@@ -49,9 +52,10 @@ class ObjectRecord:
     box: Box | None = None
     model: str = ""
     source: str = "clicks"
+    time: float | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "label_id": int(self.label_id),
             "index": [int(v) for v in self.index],
             "clicks": [[c.row, c.col, c.is_positive] for c in self.clicks],
@@ -59,6 +63,9 @@ class ObjectRecord:
             "model": self.model,
             "source": self.source,
         }
+        if self.time is not None:
+            out["time"] = float(self.time)
+        return out
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "ObjectRecord":
@@ -69,6 +76,7 @@ class ObjectRecord:
             box=None if d.get("box") is None else Box(*d["box"]),
             model=str(d.get("model", "")),
             source=str(d.get("source", "clicks")),
+            time=None if d.get("time") is None else float(d["time"]),
         )
 
 

@@ -7,10 +7,16 @@ Qt or napari and never prints: front ends read ``mask``/``prob`` and write resul
 
 Contract: undo and redo restore earlier states exactly (no re-prediction), so undo is instant
 and never changes a result the user has already seen.
+
+An object can also start from an existing mask (``start_from_mask``: editing an object that is
+already committed, or one from another tool): that mask is the object's state before any click,
+the previous probability the first click is predicted from (a *mask prompt*, MFP's input). What a
+model makes of it is the model's business (``models.base``: every model takes ``prev_prob``).
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Hashable, Sequence
 
@@ -20,7 +26,7 @@ from .clicks import Box, Click
 from .image import validate_slice
 from .predictor import MASK_THRESHOLD, FeatureStore, Predictor, use_slice
 
-__all__ = ["InteractiveSession", "SessionState", "SessionHistory", "DEFAULT_THRESHOLD"]
+__all__ = ["InteractiveSession", "SessionState", "SessionHistory", "SliceHistories", "DEFAULT_THRESHOLD"]
 
 #: RITM convention: ``prob > 0.49`` is the mask.
 DEFAULT_THRESHOLD = MASK_THRESHOLD
@@ -50,12 +56,16 @@ class SessionHistory:
         shape: (H, W) of that slice.
         states: undo stack, oldest first (the last is the current state).
         redo: redo stack, the next redo last.
+        seed: the mask prompt the object started from (``start_from_mask``), or None.
+        anchor: the mask prompt's anchor click and its reach (``start_from_mask``), or None.
     """
 
     image_key: Hashable | None
     shape: tuple[int, int] | None
     states: tuple[SessionState, ...]
     redo: tuple[SessionState, ...]
+    seed: np.ndarray | None = None
+    anchor: tuple[Click, float] | None = None
 
 
 class InteractiveSession:
@@ -85,6 +95,11 @@ class InteractiveSession:
         self._shape: tuple[int, int] | None = None
         self._states: list[SessionState] = [SessionState()]
         self._redo: list[SessionState] = []
+        self._seed: np.ndarray | None = None
+        self._anchor: tuple[Click, float] | None = None
+        #: whether ``start_from_mask`` adds an anchor click (see there)
+        self.anchor_masks = True
+
         #: increases on every change; front ends drop results computed for an older version
         self.version = 0
         if image is not None:
@@ -138,6 +153,11 @@ class InteractiveSession:
         return self.prob > self.threshold
 
     @property
+    def seed(self) -> np.ndarray | None:
+        """HxW float32 mask prompt the current object started from (``start_from_mask``), or None."""
+        return self._seed
+
+    @property
     def can_undo(self) -> bool:
         return len(self._states) > 1
 
@@ -155,7 +175,7 @@ class InteractiveSession:
         self._require_image()
         s = self.state
         clicks = s.clicks + (click,)
-        prob = self.predictor.predict(clicks, prev_prob=s.prob, box=s.box)
+        prob = self.predictor.predict(self._model_clicks(clicks), prev_prob=s.prob, box=s.box)
         self._push(SessionState(clicks, s.box, prob))
         return self.mask
 
@@ -170,7 +190,7 @@ class InteractiveSession:
         if box is not None:
             box = box.clip(self._shape)
         s = self.state
-        prob = self.predictor.predict(s.clicks, prev_prob=None, box=box) if (s.clicks or box) else None
+        prob = self.predictor.predict(self._model_clicks(s.clicks), prev_prob=None, box=box) if (s.clicks or box) else self._seed
         self._push(SessionState(s.clicks, box, prob))
         return self.mask
 
@@ -189,21 +209,30 @@ class InteractiveSession:
         prob, done = base.prob, base.clicks
         for c in clicks[len(done):]:
             done = done + (c,)
-            prob = self.predictor.predict(done, prev_prob=prob, box=base.box)
+            prob = self.predictor.predict(self._model_clicks(done), prev_prob=prob, box=base.box)
         if not clicks and base.box is None:
-            prob = None
+            prob = self._seed  # no prompt left: back to the mask the object started from (or none)
         self._push(SessionState(clicks, base.box, prob))
         return self.mask
 
+    def _model_clicks(self, clicks: tuple[Click, ...]) -> tuple[Click, ...]:
+        """The clicks the predictor gets: the mask prompt's anchor (if any, see
+        ``start_from_mask``) first, then ``clicks``."""
+        if self._anchor is None:
+            return tuple(clicks)
+        a, reach = self._anchor
+        near = any(not c.is_positive and (c.row - a.row) ** 2 + (c.col - a.col) ** 2 < (reach / 2) ** 2 for c in clicks)
+        return tuple(clicks) if near else (a,) + tuple(clicks)
+
     def _prefix_state(self, clicks: tuple[Click, ...]) -> SessionState:
         box = self.state.box
-        best = SessionState(box=box, prob=None)
+        best = SessionState(box=box, prob=self._seed if box is None else None)
         for st in self._states:
             n = len(st.clicks)
             if st.box == box and n <= len(clicks) and st.clicks == clicks[:n] and n >= len(best.clicks):
                 best = st
         if not best.clicks and box is not None:
-            best = SessionState((), box, self.predictor.predict((), prev_prob=None, box=box))
+            best = SessionState((), box, self.predictor.predict(self._model_clicks(()), prev_prob=None, box=box))
         return best
 
     # -- history -------------------------------------------------------------------------
@@ -226,7 +255,7 @@ class InteractiveSession:
     def history(self) -> SessionHistory:
         """A snapshot of the undo/redo history (cheap: the states are immutable, not copied)."""
         self._require_image()
-        return SessionHistory(self._image_key, self._shape, tuple(self._states), tuple(self._redo))
+        return SessionHistory(self._image_key, self._shape, tuple(self._states), tuple(self._redo), self._seed, self._anchor)
 
     def restore_history(self, history: SessionHistory) -> bool:
         """Bring back a ``history()`` snapshot taken on the slice now set (same key and size).
@@ -240,14 +269,60 @@ class InteractiveSession:
             return False
         self._states = list(history.states)
         self._redo = list(history.redo)
+        self._seed, self._anchor = history.seed, history.anchor
         self.version += 1
         return True
 
     def reset(self) -> None:
-        """Forget the current object's prompts (the slice stays encoded)."""
+        """Forget the current object's prompts and mask prompt (the slice stays encoded)."""
         self._states = [SessionState()]
         self._redo = []
+        self._seed, self._anchor = None, None
         self.version += 1
+
+    def start_from_mask(self, mask: np.ndarray) -> np.ndarray:
+        """Start a new object from an existing mask (a mask prompt); returns the current mask.
+
+        The mask becomes the object's state before any click and the previous probability of
+        its first click, so the next clicks correct it instead of starting from nothing; undo
+        goes back to it, not beyond. A box prompt replaces it (a box predicts from no previous
+        map). ``reset`` forgets it.
+
+        The model is also told *which* object the mask is: with ``anchor_masks`` (default),
+        every prediction gets one extra positive click, first, at the mask's pixel farthest from
+        its boundary (``core.simulate.padded_edt``; the click a user would make first), which
+        ``clicks`` does not list. It is left out as soon as a negative click lands within half
+        that distance of it (the part around it is then what is being corrected).
+
+        Args:
+            mask: HxW bool (or a probability map, float in [0, 1]) of the slice set now.
+
+        Raises:
+            ValueError: wrong shape, or a float map outside [0, 1].
+            RuntimeError: no slice set.
+        """
+        self._require_image()
+        arr = np.asarray(mask)
+        if arr.shape != self._shape:
+            raise ValueError(f"mask has shape {arr.shape}, but the slice is {self._shape}")
+        if arr.dtype == bool or np.issubdtype(arr.dtype, np.integer):
+            prob = (arr > 0).astype(np.float32)
+        else:
+            prob = np.asarray(arr, np.float32)
+            if not np.isfinite(prob).all() or prob.min() < 0.0 or prob.max() > 1.0:
+                raise ValueError("a float mask prompt must be a probability map with values in [0, 1]")
+        prob = prob.copy()  # the session's own: the caller may change ``mask`` afterwards
+        self.reset()
+        self._seed = prob
+        inside = prob > self.threshold
+        if self.anchor_masks and inside.any():
+            from .simulate import padded_edt
+
+            dt = padded_edt(inside)
+            r, c = np.unravel_index(int(np.argmax(dt)), dt.shape)
+            self._anchor = (Click(int(r), int(c), True), float(dt[r, c]))
+        self._states = [SessionState(prob=prob)]
+        return self.mask
 
     def _push(self, state: SessionState) -> None:
         self._states.append(state)
@@ -257,3 +332,31 @@ class InteractiveSession:
     def _require_image(self) -> None:
         if self._shape is None:
             raise RuntimeError("no slice set: call session.set_image(image) first")
+
+
+class SliceHistories:
+    """The undo/redo histories of slices left with an unfinished object, for coming back.
+
+    Keeps the newest ``max_slices`` (least recently left dropped first). A history comes back
+    only onto the slice it was taken on (same feature key and size; ``restore_history``).
+    """
+
+    def __init__(self, max_slices: int = 16) -> None:
+        self.max_slices = int(max_slices)
+        self._kept: OrderedDict[Hashable, SessionHistory] = OrderedDict()
+
+    def leave(self, index: Hashable, session: InteractiveSession) -> None:
+        """``session`` leaves slice ``index``: keep its history if it holds an unfinished object."""
+        if session.has_image and (session.can_undo or session.seed is not None):
+            self._kept[index] = session.history()
+            self._kept.move_to_end(index)
+            while len(self._kept) > self.max_slices:
+                self._kept.popitem(last=False)
+
+    def come_back(self, index: Hashable, session: InteractiveSession) -> bool:
+        """``session`` now holds slice ``index``: bring its kept history back (True if restored)."""
+        kept = self._kept.pop(index, None)
+        return kept is not None and session.restore_history(kept)
+
+    def clear(self) -> None:
+        self._kept.clear()

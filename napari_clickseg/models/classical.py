@@ -11,6 +11,12 @@ float32 in [0, 1]) and pre-computes cheap maps; all real work happens per click,
    on a box outline (``seed_region.click_seeds``; see that module for the exact rules);
 3. **segmentation** by the method on the work region, upsampled (bilinear) and pasted back;
    outside the region the probability is 0.
+
+The previous probability (``prev_prob``, e.g. a mask prompt: an existing object being edited)
+sets the work region, adds colour samples (graph cut) and, when the clicks give no object seed
+(only negative clicks so far), seeds the object with its core (``seed_region.mask_prompt_seeds``);
+a positive click makes the clicks the only object seeds again, so the mask then only bounds the
+region.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from .seed_region import (
     click_seeds,
     compute_region,
     crop_to_work,
+    mask_prompt_seeds,
     paste_from_work,
     region_ring,
 )
@@ -76,9 +83,11 @@ class _ClassicalPredictor(BasePredictor):
         shape = (img.shape[0], img.shape[1])
         work = compute_region(shape, clicks, prev_prob, box, self.region)
         seeds = click_seeds(shape, work, clicks, box, self.region)
+        prev = None if prev_prob is None else crop_to_work(prev_prob, work) > THRESHOLD
+        if not (seeds == FG).any() and prev is not None and prev.any():
+            seeds = mask_prompt_seeds(seeds, prev, self.region)  # negative clicks on a given mask
         if not (seeds == FG).any():  # only negative clicks: nothing is the object
             return np.zeros(shape, np.float32)
-        prev = None if prev_prob is None else crop_to_work(prev_prob, work) > THRESHOLD
         prob = self._segment(features, work, seeds, prev)
         return paste_from_work(np.clip(prob, 0.0, 1.0), work, shape)
 

@@ -17,6 +17,10 @@ A pure function of (image shape, clicks, previous probability, box):
    all (the region is the whole image and there are no negative clicks), the image border is
    used. A box prompt adds its outline as background seeds and, if there is no positive click,
    its centre as the object seed.
+3. **Mask prompt.** With no object seed from clicks or box but a previous mask (an existing
+   object being edited, then corrected by negative clicks only), the previous mask's core seeds
+   the object (``mask_prompt_seeds``): its pixels more than ``seed_radius`` inside its boundary
+   and more than ``3 * seed_radius`` from every background seed (work pixels).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from scipy import ndimage
 from ..core.clicks import Box, Click
 
 __all__ = ["FG", "BG", "THRESHOLD", "RegionConfig", "WorkRegion", "compute_region", "crop_to_work",
-           "paste_from_work", "region_ring", "click_seeds"]
+           "paste_from_work", "region_ring", "click_seeds", "mask_prompt_seeds"]
 
 FG, BG = 1, 2
 THRESHOLD = 0.49
@@ -181,3 +185,21 @@ def click_seeds(image_shape: tuple[int, int], work: WorkRegion, clicks: Sequence
         border[1:-1, 1:-1] = False
         seeds[border & (seeds == 0)] = BG
     return seeds
+
+
+def mask_prompt_seeds(seeds: np.ndarray, prev: np.ndarray, cfg: RegionConfig) -> np.ndarray:
+    """Seeds with the core of the previous mask ``prev`` (bool, work resolution) as object.
+
+    The core is ``prev`` eroded by ``seed_radius`` and kept ``3 * seed_radius`` away from every
+    background seed (a negative click cuts a hole of that size into it); where the erosion
+    leaves nothing (a thin object), ``prev`` itself away from the background seeds is used.
+    Unknown pixels only are changed; returns a new map.
+    """
+    bg = seeds == BG
+    away = ~ndimage.binary_dilation(bg, iterations=3 * cfg.seed_radius) if bg.any() else np.ones_like(bg)
+    core = ndimage.binary_erosion(prev, iterations=cfg.seed_radius) & away
+    if not core.any():
+        core = prev & away
+    out = seeds.copy()
+    out[core & (seeds == 0)] = FG
+    return out

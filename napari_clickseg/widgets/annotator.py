@@ -1,48 +1,58 @@
-"""The annotator dock widget: click, correct, commit, propagate, save.
+"""The annotator dock widget: napari events in, core calls out.
 
-The widget translates napari events into core calls and writes results back; it holds no
-segmentation logic. One ``InteractiveSession`` per widget (no global state); prompt layers in
-``layers.PromptLayers``; commits through ``core.labels`` (only changed pixels are written, via
-``Labels.data_setitem``); propagation through ``core.volume`` in a thread worker; save/resume
-through ``core.persistence``. Every failure becomes a napari notification and leaves the session
-usable and the committed labels unchanged.
+What is annotated lives in the core: one ``InteractiveSession`` (the object being segmented on
+the current slice) and one ``AnnotationDocument`` per target layer (the committed labels, their
+records, undo/redo, save/resume). This widget only translates: layers and clicks into session
+calls (``layers.PromptLayers``), session results into the preview, commits and edits into the
+document, whose writes reach the layer through ``Labels.data_setitem`` (``target_link``).
+Predictions run through ``prediction_queue.PredictionQueue``; 3D work in ``volume_tools``; the
+controls are ``panel.Controls``. Every failure becomes a napari notification and leaves the
+session usable and the committed labels unchanged.
 """
 
 from __future__ import annotations
 
 import copy
-import logging
-from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 from napari.layers import Image, Labels
-from napari.qt.threading import create_worker
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import QWidget
 
-from ..core.clicks import Click
+from ..core.clicks import Box, Click
+from ..core.document import AnnotationDocument
 from ..core.feature_cache import FeatureCache, default_cache_dir, feature_key, model_identity
-from ..core.labels import Edit, LabelHistory, commit_mask, next_free_id
+from ..core.labels import LabelHistory
 from ..core.persistence import ObjectRecord
-from ..core.session import InteractiveSession, SessionHistory
+from ..core.session import InteractiveSession, SessionState, SliceHistories
 from ..models.registry import get_model_info, list_models, load_model, loadable_models
 from . import save_resume
-from .busy import BusyIndicator
 from .autosave import Autosaver
+from .busy import BusyIndicator
 from .layers import ImageGeometry, PromptLayers
 from .object_list import ObjectList
-from .panel import NEW_LABELS, build_panel
-from .shortcuts import bind_shortcuts, shortcut_help, unbind_shortcuts
+from .panel import NEW_LABELS, TARGET_SOURCE, build_panel, insert_above_stretch
+from .prediction_queue import Job, PredictionQueue
+from .shortcuts import EDIT_MODIFIERS, bind_shortcuts, shortcut_help, unbind_shortcuts
 from .target_link import TargetLink
 from .viewer_objects import is_own, mark_own, markers_on_top, style_preview, unwrap
-from .wording import objects_words, slice_words
 from .volume_tools import VolumeTools
+from .wording import objects_words, slice_words
 from .workers import LockedStore
 
-__all__ = ["AnnotatorWidget"]
-log = logging.getLogger(__name__)
+__all__ = ["AnnotatorWidget", "Editing"]
+
+
+@dataclass(frozen=True)
+class Editing:
+    """The existing object the current object started from (``AnnotatorWidget.edit``)."""
+
+    label_id: int
+    index: tuple[int, ...]
+    in_target: bool  # True: commit replaces it; False (another layer's object): commit adds it as new
 
 
 class AnnotatorWidget(QWidget):
@@ -55,43 +65,33 @@ class AnnotatorWidget(QWidget):
 
     def __init__(self, napari_viewer: Any, model: str | None = None) -> None:
         super().__init__()
-        # the plain viewer: napari's menu docking wraps it in a proxy that breaks layer identity
-        self.viewer = unwrap(napari_viewer)
+        self.viewer = unwrap(napari_viewer)  # napari's menu docking wraps it in a proxy
         self.session: InteractiveSession | None = None
         self.geometry: ImageGeometry | None = None
         self.prompts: PromptLayers | None = None
         self.target: Labels | None = None
-        self.history = LabelHistory()
-        #: Ctrl-Z on the target layer and napari's own edits of it go to ``history``
-        self.link = TargetLink(self)
-        self.records: list[ObjectRecord] = []
-        #: where "Save" writes by default (set by ``load``/``save`` and ``clickseg annotate --labels``)
-        self.save_path: Path | None = None
+        #: the committed labels of the target layer (None without a target)
+        self.document: AnnotationDocument | None = None
+        self.editing: Editing | None = None
+        self.link = TargetLink(self)  # Ctrl-Z and napari's own edits of the target go to the document
+        self.save_path: Path | None = None  # where "Save" writes by default
         self.positive_click = True
         self.model_name: str | None = None
-        self._make_predictor: Callable[[], Any] | None = None
-        #: model name + weights hash: the model part of feature-cache keys
-        self.model_key = ""
-        # encoder features: 64 slices in memory, and on disk (bounded) for later sessions
-        self._store = LockedStore(FeatureCache(max_items=64, disk_dir=default_cache_dir(), max_disk_bytes=2 << 30))
+        self.model_key = ""  # model name + weights hash: the model part of feature-cache keys
+        self._factory: Callable[[], Any] | None = None
+        #: encoder features, shared with the workers: 64 slices in memory, and on disk (bounded)
+        self.feature_store = LockedStore(FeatureCache(max_items=64, disk_dir=default_cache_dir(), max_disk_bytes=2 << 30))
         self._index: tuple[int, ...] | None = None  # slice the session holds
-        #: undo/redo history of the slices left with an unfinished object (newest last, bounded)
-        self._slice_history: OrderedDict[tuple[int, ...], SessionHistory] = OrderedDict()
+        self._slices = SliceHistories()
         self._syncing = False
+        self.controls = build_panel(self)
         self.volume = VolumeTools(self)
-        #: autosave of labels and prompts in the per-user folder (``widgets/autosave.py``)
         self.autosave = Autosaver(self)
-        self._predicting = False  # a background prediction is running
-        self._pending = False  # prompts changed since the last prediction started
-        #: predictions computed for prompts that changed while they ran, and therefore dropped
-        self.dropped_results = 0
-        build_panel(self)
         self.objects = ObjectList(self)
         self.busy_indicator = BusyIndicator(self.cancel_prediction)
-        self._cancel_from: Any = None  # session state to return to when the running prediction ends
-        self._started_from: Any = None  # session state when the running prediction started
-        for extra in (self.busy_indicator, self.objects):
-            self.layout().insertWidget(self.layout().count() - 1, extra)  # above the stretch
+        self.queue = PredictionQueue(self._job, lambda: (self.session, self._index), self._show, self._withdraw,
+                                     self.show_status, self.controls.background_box.isChecked, self.busy_indicator)
+        insert_above_stretch(self, self.busy_indicator, self.objects)
         self.viewer.mouse_drag_callbacks.append(self._on_mouse)
         self.viewer.dims.events.current_step.connect(self._on_step)
         self.viewer.layers.events.inserted.connect(self._refresh_layer_lists)
@@ -99,53 +99,80 @@ class AnnotatorWidget(QWidget):
         bind_shortcuts(self, [self.viewer])
         self._refresh_layer_lists()
         self.refresh_models()
+        self._show_polarity()
         want = model or ("fdrn" if "fdrn" in list_models() else "random-walker")
         if not self.set_model(want, quiet=model is None) and want != "random-walker":
             self.set_model("random-walker")
         self.setToolTip(shortcut_help())
 
-    # ------------------------------------------------------------------ UI
+    # ------------------------------------------------------------------ state in words
+    @property
+    def held_index(self) -> tuple[int, ...] | None:
+        """The slice the session holds (None: none yet, or the image changed)."""
+        return self._index
+
+    @property
+    def records(self) -> list[ObjectRecord]:
+        """Records of the target's committed objects (``document.records``; empty without a target)."""
+        return self.document.records if self.document is not None else []
+
+    @property
+    def history(self) -> LabelHistory:
+        """Undo/redo of the target's changes (``document.history``)."""
+        return self.document.history if self.document is not None else LabelHistory()
+
+    def settings(self) -> dict[str, Any]:
+        """The session settings (saved beside the labels and in the autosave)."""
+        c, g = self.controls, self.geometry
+        return {"model": self.model_name, "device": c.device_combo.currentText(), "flip_tta": c.flip_box.isChecked(),
+                "threshold": self.session.threshold if self.session else None,
+                "image_layer": g.layer.name if g else None, "channel_axis": g.channel_axis if g else None,
+                "channels": list(g.channels or []) if g else None,
+                "overwrite": c.overwrite_box.isChecked(), "min_iou": c.min_iou.value() / 100}
+
+    def apply_settings(self, settings: dict[str, Any]) -> None:
+        """Use a saved session's model and flip TTA (other settings stay as they are)."""
+        model, flip = settings.get("model"), bool(settings.get("flip_tta", False))
+        if flip != self.controls.flip_box.isChecked():
+            self.controls.flip_box.blockSignals(True)
+            self.controls.flip_box.setChecked(flip)
+            self.controls.flip_box.blockSignals(False)
+            self.set_model(model or self.model_name or "random-walker")
+        elif model and model != self.model_name:
+            self.set_model(model)
+
+    def show_status(self, text: str) -> None:
+        self.controls.status.setText(text)
+
     def _show_polarity(self) -> None:
         kind = "POSITIVE (green)" if self.positive_click else "NEGATIVE (red)"
-        self.polarity_label.setText(f"left click adds: {kind}; right click: the opposite")
+        self.controls.polarity_label.setText(f"left click adds: {kind}; right click: the opposite; "
+                                             f"Ctrl-Shift-click: edit the object under the mouse")
 
-    def _own_layers(self) -> list[Any]:
-        return self.prompts.layers if self.prompts is not None else []
-
+    # ------------------------------------------------------------------ layers
     def _is_own(self, layer: Any) -> bool:
         layer = unwrap(layer)
-        return is_own(layer) or any(layer is own for own in self._own_layers())
-
-    def _markers_on_top(self) -> None:
-        if self.prompts is not None:
-            markers_on_top(self.viewer, [self.prompts.box, self.prompts.negative, self.prompts.positive])
+        return is_own(layer) or any(layer is own for own in (self.prompts.layers if self.prompts else []))
 
     def _refresh_layer_lists(self, event: Any = None) -> None:
-        if event is not None and getattr(event, "type", "") == "inserted":
-            self._markers_on_top()
-        images = [lyr.name for lyr in self.viewer.layers if isinstance(lyr, Image) and not self._is_own(lyr)]
-        labels = [lyr.name for lyr in self.viewer.layers if isinstance(lyr, Labels) and not self._is_own(lyr)]
-        for combo, names in ((self.image_combo, images), (self.labels_combo, labels + [NEW_LABELS])):
-            current = combo.currentText()
-            combo.blockSignals(True)
-            combo.clear()
-            combo.addItems(names)
-            if current in names:
-                combo.setCurrentText(current)
-            combo.blockSignals(False)
-        if self.geometry is None and images:
-            self.set_image_layer(images[-1])
-        if self.target is not None and self.target.name in labels:
-            self.labels_combo.setCurrentText(self.target.name)
-        else:  # never write into a layer the user did not choose (e.g. a ground truth)
-            self.labels_combo.setCurrentText(NEW_LABELS)
+        if event is not None and getattr(event, "type", "") == "inserted" and self.prompts is not None:
+            markers_on_top(self.viewer, [self.prompts.box, self.prompts.negative, self.prompts.positive])
+        kinds = {kind: [lyr.name for lyr in self.viewer.layers if isinstance(lyr, kind) and not self._is_own(lyr)]
+                 for kind in (Image, Labels)}
+        c = self.controls
+        c.set_choices(c.image_combo, kinds[Image])
+        c.set_choices(c.labels_combo, kinds[Labels] + [NEW_LABELS])
+        c.set_choices(c.source_combo, [TARGET_SOURCE] + kinds[Labels])
+        if self.geometry is None and kinds[Image]:
+            self.set_image_layer(kinds[Image][-1])
+        # never write into a layer the user did not choose (e.g. a ground truth)
+        c.labels_combo.setCurrentText(self.target.name if self.target is not None and self.target.name in kinds[Labels] else NEW_LABELS)
 
     def _on_layer_removed(self, event: Any) -> None:
         layer = unwrap(event.value)
         if self.geometry is not None and layer is self.geometry.layer:
             show_warning("clickseg: the annotated image layer was removed; choose another image")
             self._drop_image()
-            self.status.setText("")
         elif layer is self.target:
             show_warning(f"clickseg: the target labels layer {layer.name!r} was removed; the next commit "
                          f"creates a new one (its undo history is gone with it)")
@@ -156,33 +183,28 @@ class AnnotatorWidget(QWidget):
         self.link.detach()
         self.objects.watch(None)
         self.autosave.watch(None)
-        self.target = None
-        self.history.clear()
+        self.target, self.document, self.editing = None, None, None
 
     def refresh_models(self) -> None:
         """Re-read the registry (e.g. after a fine-tune) into the model menu (loadable models only)."""
-        current = self.model_combo.currentText()
-        names = loadable_models()
-        if names == [self.model_combo.itemText(i) for i in range(self.model_combo.count())]:
-            return
-        self.model_combo.clear()
-        self.model_combo.addItems(names + ([current] if current and current not in names else []))
-        if current:
-            self.model_combo.setCurrentText(current)
+        combo, names = self.controls.model_combo, loadable_models()
+        if names != [combo.itemText(i) for i in range(combo.count())]:
+            current = combo.currentText()
+            self.controls.set_choices(combo, names + ([current] if current and current not in names else []), current)
 
     # ------------------------------------------------------------------ model / image / target
     def set_model(self, name: str, device: str | None = None, quiet: bool = False) -> bool:
         """Load model ``name``; on failure notify and keep the previous model. Returns success."""
-        device = device or self.device_combo.currentText()
+        device = device or self.controls.device_combo.currentText()
         try:
             # flip TTA only where the model has it (learned models): classical ones load without it
-            flip = self.flip_box.isChecked() and get_model_info(name).kind != "classical"
+            flip = self.controls.flip_box.isChecked() and get_model_info(name).kind != "classical"
             predictor = load_model(name, device=device, flip_tta=flip)
         except Exception as err:  # noqa: BLE001 - any load failure becomes a message
             if not quiet:
                 show_error(f"clickseg: could not load model {name!r}: {err}")
             if self.model_name:
-                self.model_combo.setCurrentText(self.model_name)
+                self.controls.model_combo.setCurrentText(self.model_name)
             return False
         self.set_predictor(predictor, lambda: load_model(name, device=device, flip_tta=flip))
         return True
@@ -190,34 +212,44 @@ class AnnotatorWidget(QWidget):
     def set_predictor(self, predictor: Any, factory: Callable[[], Any] | None = None) -> None:
         """Use ``predictor`` (any Predictor) from now on; the current object's clicks are replayed."""
         self.wait_idle()
-        clicks, box = (self.session.clicks, self.session.box) if (self.session and self.session.has_image) else ((), None)
-        self.model_name = getattr(predictor, "name", "custom")
-        self.model_key = model_identity(predictor)
-        # workers never share the session's predictor (not thread-safe): they get their own
-        self._make_predictor = factory or (lambda: copy.deepcopy(predictor))
-        self.session = InteractiveSession(predictor, feature_store=self._store)
-        self._index = None
-        self._slice_history.clear()  # made with the old model
-        if self.model_combo.findText(self.model_name) < 0:
-            self.model_combo.addItem(self.model_name)
-        self.model_combo.setCurrentText(self.model_name)
+        held = self.session is not None and self.session.has_image
+        clicks, box = (self.session.clicks, self.session.box) if held else ((), None)
+        self.model_name, self.model_key = getattr(predictor, "name", "custom"), model_identity(predictor)
+        self._factory = factory or (lambda: copy.deepcopy(predictor))
+        self.session = InteractiveSession(predictor, feature_store=self.feature_store)
+        self._index, self.editing = None, None
+        self._slices.clear()  # made with the old model
+        combo = self.controls.model_combo
+        if combo.findText(self.model_name) < 0:
+            combo.addItem(self.model_name)
+        combo.setCurrentText(self.model_name)
         if getattr(predictor, "trained", True) is False:
             show_warning(f"clickseg: model {self.model_name!r} has random (untrained) weights")
         if clicks or box is not None:
             show_info("clickseg: model changed; the current object is re-segmented with the new model")
-            self._resegment()
+            self.resegment()
+
+    def make_predictor(self) -> Any:
+        """A new predictor of the current model, for a worker thread (never the session's own:
+        a stateful predictor must not be shared across threads)."""
+        if self._factory is None:
+            raise RuntimeError("no model loaded; choose a model first")
+        return self._factory()
 
     def use_feature_store(self, store: Any) -> None:
         """Read slices' features from ``store`` (``get(key)``, e.g. a ``ZarrFeatureStore`` made by
         ``clickseg precompute``) before encoding them; None stops using it."""
-        self._store.store.backing = store
+        self.feature_store.store.backing = store
 
     def set_channels(self, channel_axis: int | None, channels: tuple[int, ...] | None = None) -> bool:
         """Use the first data axis as channels (``channel_axis=0``; up to 3 ``channels``) or none."""
-        self.channels_edit.setText(",".join(map(str, channels or ())))
-        self.channel_combo.blockSignals(True)
-        self.channel_combo.setCurrentIndex(1 if channel_axis == 0 else 0)
-        self.channel_combo.blockSignals(False)
+        c = self.controls
+        c.show_image(c.image_combo.currentText(), channel_axis, channels)
+        c.channels_edit.setText(",".join(map(str, channels or ())))
+        return self.rebuild_geometry()
+
+    def rebuild_geometry(self) -> bool:
+        """Re-read the channel settings for the current image (the current object is dropped)."""
         return self.set_image_layer(self.geometry.layer, force=True) if self.geometry is not None else False
 
     def set_image_layer(self, layer: Any, force: bool = False) -> bool:
@@ -234,61 +266,53 @@ class AnnotatorWidget(QWidget):
         if self.session is not None and self.session.has_image and self.session.clicks:
             show_warning("clickseg: image changed; the unfinished object was dropped (committed labels are kept)")
         try:
-            axis = 0 if self.channel_combo.currentIndex() == 1 else None
-            text = self.channels_edit.text().replace(" ", "")
-            chans = tuple(int(v) for v in text.split(",") if v) if (axis == 0 and text) else None
-            geometry = ImageGeometry(layer, channel_axis=axis, channels=chans)
+            geometry = ImageGeometry(layer, *self.controls.channel_choice())
         except ValueError as err:
             show_error(f"clickseg: {err}")
             self._show_current_image()
             return False
         self._drop_image()
-        self.status.setText("")
         self.geometry = geometry
         self._attach_prompts()
         if self.target is not None and self.target.data.shape != geometry.spatial_shape:
             show_warning(f"clickseg: target {self.target.name!r} does not match the new image; choose or create one")
             self._drop_target()
-        self.image_combo.blockSignals(True)
-        self.image_combo.setCurrentText(layer.name)
-        self.image_combo.blockSignals(False)
+        self._show_current_image()
         self.autosave.image_opened()  # offers to restore an autosave of this image
         return True
 
-    def _show_current_image(self) -> None:
-        """Make the image menu show the layer actually annotated (not a refused choice)."""
-        g = self.geometry
-        for box in (self.image_combo, self.channel_combo, self.channels_edit):
-            box.blockSignals(True)
-        if g is not None and g.layer in self.viewer.layers:
-            self.image_combo.setCurrentText(g.layer.name)
-            self.channel_combo.setCurrentIndex(1 if g.channel_axis == 0 else 0)
-            self.channels_edit.setText(",".join(map(str, g.channels or ())) if g.channel_axis == 0 else "")
-        else:
-            self.image_combo.setCurrentIndex(-1)
-        for box in (self.image_combo, self.channel_combo, self.channels_edit):
-            box.blockSignals(False)
+    def image_changed(self) -> None:
+        """The image's data changed (e.g. edited in place): slices are encoded again and the
+        current slice's prompts re-segmented on the new data."""
+        self.wait_idle()
+        self._index = None
+        self._slices.clear()
+        if self.prompts is not None and self.geometry is not None:
+            index = self.current_index()
+            if self.prompts.clicks_on(index) or self.prompts.box_on(index) is not None:
+                self.resegment()
 
-    def _rebuild_geometry(self) -> None:
-        if self.geometry is not None:
-            self.set_image_layer(self.geometry.layer, force=True)
+    def _show_current_image(self) -> None:
+        g = self.geometry
+        shown = g is not None and g.layer in self.viewer.layers
+        self.controls.show_image(g.layer.name if shown else None, g.channel_axis if g else None, g.channels if g else None)
 
     def _drop_image(self) -> None:
         self.autosave.image_closed()
         if self.prompts is not None:
             unbind_shortcuts(self.prompts.layers)
             self.prompts.remove()
-        self.prompts, self.geometry, self._index = None, None, None
-        self._slice_history.clear()
+        self.prompts, self.geometry, self._index, self.editing = None, None, None, None
+        self._slices.clear()
+        self.show_status("")
 
     def _attach_prompts(self) -> None:
-        assert self.geometry is not None
         selected = self.viewer.layers.selection.active
         self.prompts = PromptLayers(self.viewer, self.geometry)
         for layer, role in zip(self.prompts.layers, ("positive", "negative", "box", "preview"), strict=True):
             mark_own(layer, role)
         style_preview(self.prompts.preview)
-        self._markers_on_top()
+        markers_on_top(self.viewer, [self.prompts.box, self.prompts.negative, self.prompts.positive])
         for layer in (self.prompts.positive, self.prompts.negative):
             layer.events.data.connect(self._on_points_event)
         self.prompts.box.events.data.connect(self._on_box_event)
@@ -296,52 +320,54 @@ class AnnotatorWidget(QWidget):
         if selected is not None:
             self.viewer.layers.selection.active = selected
 
+    def _labels_layer(self, layer: Any) -> Labels | None:
+        """``layer`` (Labels or name) if it can be the target / an edit source of this image; else notify."""
+        if isinstance(layer, str):
+            layer = self.viewer.layers[layer] if layer in self.viewer.layers else None
+        layer = unwrap(layer)
+        if not isinstance(layer, Labels) or self._is_own(layer):
+            what = "one of the annotator's own layers" if self._is_own(layer) else "not a Labels layer"
+            show_error(f"clickseg: {getattr(layer, 'name', layer)!r} is {what}; choose another labels layer or create a new one")
+        elif layer.data.shape != self.geometry.spatial_shape:
+            show_error(f"clickseg: labels layer {layer.name!r} has shape {layer.data.shape}, but the image needs "
+                       f"{self.geometry.spatial_shape}; choose another layer or create a new one")
+        elif not isinstance(layer.data, np.ndarray):
+            show_error(f"clickseg: labels layer {layer.name!r} is not held in memory (numpy); convert it first")
+        elif not np.issubdtype(layer.data.dtype, np.integer):
+            show_error(f"clickseg: labels layer {layer.name!r} holds {layer.data.dtype} values, not integer ids; convert it first")
+        else:
+            return layer
+        return None
+
     def set_target(self, layer: Any = None) -> Labels | None:
         """Use ``layer`` (Labels or name) as the target; None or NEW_LABELS creates one."""
         if self.geometry is None:
             show_error("clickseg: choose an image layer first")
             return None
         if layer in (None, NEW_LABELS):
-            g = self.geometry
-            n = len(g.spatial_shape)
-            layer = self.viewer.add_labels(
-                np.zeros(g.spatial_shape, np.uint32), name="clickseg labels",
-                scale=g.layer.scale[-n:], translate=g.layer.translate[-n:],
-            )
-        elif isinstance(layer, str):
-            layer = self.viewer.layers[layer] if layer in self.viewer.layers else None
-        layer = unwrap(layer)
-        if not isinstance(layer, Labels) or self._is_own(layer):
-            what = "one of the annotator's own layers" if self._is_own(layer) else "not a Labels layer"
-            show_error(f"clickseg: {getattr(layer, 'name', layer)!r} is {what}; choose another labels layer or create a new one")
-            self._show_current_target()
-            return self.target
-        if layer.data.shape != self.geometry.spatial_shape:
-            show_error(
-                f"clickseg: labels layer {layer.name!r} has shape {layer.data.shape}, but the image "
-                f"needs {self.geometry.spatial_shape}; choose another layer or create a new one"
-            )
-            self._show_current_target()
-            return self.target
-        if not isinstance(layer.data, np.ndarray):
-            show_error(f"clickseg: labels layer {layer.name!r} is not held in memory (numpy); convert it first")
-            self._show_current_target()
+            g, n = self.geometry, len(self.geometry.spatial_shape)
+            layer = self.viewer.add_labels(np.zeros(g.spatial_shape, np.uint32), name="clickseg labels",
+                                           scale=g.layer.scale[-n:], translate=g.layer.translate[-n:])
+        layer = self._labels_layer(layer)
+        if layer is None:
+            self.controls.labels_combo.setCurrentText(self.target.name if self.target is not None else NEW_LABELS)
             return self.target
         if layer is not self.target:
-            self.history.clear()
-        self.target = layer
-        self.link.attach(layer)
-        self.objects.watch(layer)
-        self.autosave.watch(layer)
+            self.target, self.editing = layer, None
+            self.link.attach(layer)
+            self.document = AnnotationDocument(layer.data, write=self.link.write)
+            self.document.listeners.append(self._on_document_change)
+            self.objects.watch(layer)
+            self.autosave.watch(layer)
         self._refresh_layer_lists()
-        self.labels_combo.setCurrentText(layer.name)
+        self.controls.labels_combo.setCurrentText(layer.name)
         return layer
 
-    def _show_current_target(self) -> None:
-        """Make the target menu show the layer actually written to (not a refused choice)."""
-        self.labels_combo.setCurrentText(self.target.name if self.target is not None else NEW_LABELS)
+    def _on_document_change(self, what: str) -> None:
+        if not what.startswith("hand edit"):
+            self.autosave.save_now()  # committed labels reach the disk at once
 
-    # ------------------------------------------------------------------ slice handling
+    # ------------------------------------------------------------------ slices
     def current_index(self) -> tuple[int, ...]:
         assert self.geometry is not None
         return self.geometry.current_index(self.viewer)
@@ -357,12 +383,8 @@ class AnnotatorWidget(QWidget):
         index = self.current_index()
         if index == self._index and self.session.has_image:
             return True
-        if self._index is not None and self.session.has_image and self.session.can_undo:
-            # leaving a slice with an unfinished object: keep its undo history for coming back
-            self._slice_history[self._index] = self.session.history()
-            self._slice_history.move_to_end(self._index)
-            while len(self._slice_history) > 16:
-                self._slice_history.popitem(last=False)
+        if self._index is not None:
+            self._slices.leave(self._index, self.session)  # kept for coming back
         image = self.geometry.get_slice(index)
         try:
             self.session.set_image(image, key=feature_key(image, self.model_key))
@@ -371,9 +393,7 @@ class AnnotatorWidget(QWidget):
             self._index = None
             return False
         self._index = index
-        kept = self._slice_history.pop(index, None)
-        if kept is not None:
-            self.session.restore_history(kept)  # refused (False) if the slice's data changed
+        self._slices.come_back(index, self.session)  # refused if the slice's data changed
         return True
 
     def _on_step(self, event: Any = None) -> None:
@@ -381,38 +401,37 @@ class AnnotatorWidget(QWidget):
             return
         index = self.current_index()
         if index == self._index:
-            self._show()  # back on the session's slice (its preview was cleared on leaving)
-            return
-        self.prompts.show_mask(index, None)
-        if self.prompts.clicks_on(index) or self.prompts.box_on(index) is not None:
-            self._resegment()  # come back to a slice with clicks: restore its object
+            self._show(index)  # back on the session's slice (its preview was cleared on leaving)
+        else:
+            self.prompts.show_mask(index, None)
+            if self.prompts.clicks_on(index) or self.prompts.box_on(index) is not None:
+                self.resegment()  # come back to a slice with clicks: restore its object
 
     # ------------------------------------------------------------------ prompts
     def _on_mouse(self, viewer: Any, event: Any):
-        """Left click = positive, right or Ctrl/Shift click = negative; drags pan as usual."""
-        if not self.active_box.isChecked() or self.prompts is None or event.type != "mouse_press":
+        """Left click = positive, right or Ctrl/Shift click = negative, Ctrl-Shift click = edit
+        the object under the mouse; drags pan as usual."""
+        if not self.controls.active_box.isChecked() or self.prompts is None or event.type != "mouse_press":
             return
         active = viewer.layers.selection.active
-        if active is self.prompts.box and active.mode != "pan_zoom":
-            return  # drawing a box
-        if active in (self.prompts.positive, self.prompts.negative) and active.mode != "pan_zoom":
-            return  # editing points directly
-        if isinstance(active, Labels) and active.mode != "pan_zoom":
-            return  # painting labels
-        start = np.asarray(event.position, float)
-        dragged = False
+        if active is not None and active.mode != "pan_zoom" and (
+                isinstance(active, Labels) or active in (self.prompts.box, self.prompts.positive, self.prompts.negative)):
+            return  # drawing a box, editing points directly, painting labels
+        start, dragged = np.asarray(event.position, float), False
         yield
         while event.type == "mouse_move":
             dragged = dragged or np.abs(np.asarray(event.position) - start).max() > 2
             yield
+        mods = set(map(str, event.modifiers))
         if dragged:
             return
-        negative = event.button == 2 or any(m in ("Control", "Shift") for m in map(str, event.modifiers))
-        self.add_click_world(start, self.positive_click != negative)
+        if EDIT_MODIFIERS <= mods:
+            self.edit_at_world(start)
+        else:
+            self.add_click_world(start, self.positive_click != (event.button == 2 or bool(mods & EDIT_MODIFIERS)))
 
     def add_click_world(self, world: Any, is_positive: bool = True) -> None:
         """Add a click at a world position (as a mouse click would)."""
-        assert self.geometry is not None and self.prompts is not None
         coords = self.geometry.data_coords(world)
         lead, r, c = self.geometry.spatial_of(coords)
         if not self.geometry.inside(lead, r, c):
@@ -431,10 +450,18 @@ class AnnotatorWidget(QWidget):
             return
         self.prompts.add_click(self.geometry.point_for(lead, row, col), is_positive)
 
+    def set_prompts(self, index: tuple[int, ...], clicks: list[Click], box: Box | None) -> None:
+        """Put clicks and a box on slice ``index`` without predicting (``resegment`` predicts)."""
+        self._syncing = True
+        try:
+            self.prompts.set_clicks_on(index, [c for c in clicks if self.geometry.inside(index, c.row, c.col)])
+            self.prompts.set_box_on(index, box)
+        finally:
+            self._syncing = False
+
     def _on_points_event(self, event: Any) -> None:
-        if self._syncing or str(getattr(event, "action", "changed")) not in ("added", "changed", "removed"):
-            return
-        self._resegment()
+        if not self._syncing and str(getattr(event, "action", "changed")) in ("added", "changed", "removed"):
+            self.resegment()
 
     def _on_box_event(self, event: Any) -> None:
         if self._syncing or str(getattr(event, "action", "changed")) not in ("added", "changed", "removed"):
@@ -445,141 +472,47 @@ class AnnotatorWidget(QWidget):
                 self.prompts.clear_box_on(self.current_index(), keep_newest=True)
             finally:
                 self._syncing = False
-        self._resegment()
+        self.resegment()
 
-    def _resegment(self) -> None:
-        """Bring the session in line with the prompt layers on the current slice.
+    def resegment(self) -> None:
+        """Bring the session in line with the prompt layers of the current slice (``queue``)."""
+        if self.prompts is not None:
+            self.queue.request()
 
-        In background mode the prediction runs in a thread worker, one at a time; prompts that
-        change meanwhile are queued (only the newest is kept), and a result whose session
-        version or slice is no longer current is dropped, never shown.
-        """
-        if self.prompts is None:
-            return
-        self._pending = True
-        if self._predicting:
-            return  # the running prediction picks the newest prompts up when it ends
-        self._run_pending()
-
-    def _prompts_now(self) -> tuple[list[Click], Any] | None:
-        assert self.prompts is not None and self.geometry is not None
+    def _job(self) -> Job | None:
+        if self.prompts is None or not self._ensure_slice():
+            return None
         index = self._index
         clicks = self.prompts.clicks_on(index)
         outside = [c for c in clicks if not self.geometry.inside(index, c.row, c.col)]
         if outside:
             show_warning(f"clickseg: {len(outside)} click(s) outside the image ignored")
-            clicks = [c for c in clicks if c not in outside]
-        return clicks, self.prompts.box_on(index)
+        return Job(self.session, index, [c for c in clicks if c not in outside], self.prompts.box_on(index),
+                   self.model_name or "the model")
 
-    def _run_pending(self) -> None:
-        self._pending = False
-        if self.prompts is None or not self._ensure_slice():
-            return
-        assert self.session is not None
-        clicks, box = self._prompts_now()
-        session, index = self.session, self._index
-
-        def job() -> tuple[int, tuple[int, ...], np.ndarray]:
-            if box != session.box:
-                session.set_box(box)
-            done = session.clicks
-            if len(clicks) > len(done) and tuple(clicks[: len(done)]) == done:
-                # clicks added (a burst, or a slice replayed): one undo step per click
-                for k in range(len(done) + 1, len(clicks) + 1):
-                    session.set_clicks(clicks[:k])
-            else:
-                session.set_clicks(clicks)
-            return session.version, index, session.mask
-
-        if not self.background_box.isChecked():
-            try:
-                job()
-            except (ValueError, RuntimeError) as err:
-                show_error(f"clickseg: segmentation failed: {err}")
-                return
-            self._show()
-            return
-        self._predicting = True
-        self._started_from = session.state
-        self.busy_indicator.start(f"{self.model_name} is working on {len(clicks)} click(s)"
-                                  + (" and a box" if box is not None else "") + " ...")
-        worker = create_worker(job)
-        worker.returned.connect(self._on_prediction)
-        worker.errored.connect(lambda err: show_error(f"clickseg: segmentation failed: {err}"))
-        worker.finished.connect(self._on_prediction_finished)
-        worker.start()
-
-    def _on_prediction(self, result: tuple[int, tuple[int, ...], np.ndarray]) -> None:
-        version, index, mask = result
-        if self._cancel_from is not None:
-            return  # cancelled: dropped; the session goes back in _on_prediction_finished
-        if self._pending or self.session is None or version != self.session.version or index != self._index:
-            self.dropped_results += 1  # superseded while it ran
-            return
-        if self.prompts is not None:
-            self.prompts.show_mask(index, mask)
-            self.status.setText(f"{self.model_name}: {len(self.session.clicks)} click(s), {int(mask.sum())} px")
-
-    def _on_prediction_finished(self) -> None:
-        self._predicting = False
-        if self._cancel_from is not None:
-            back, self._cancel_from = self._cancel_from, None
-            session = self.session
-            if session is not None and session.has_image:
-                while session.state is not back and session.can_undo:
-                    session.undo()  # cheap: earlier states are kept, nothing is predicted again
-                self._show()
-            self.status.setText("cancelled: the click(s) the model was working on were withdrawn")
-        if self._pending:
-            self._run_pending()
-        else:
-            self.busy_indicator.stop()
+    def _withdraw(self, index: tuple[int, ...], state: SessionState) -> None:
+        self.set_prompts(index, list(state.clicks), state.box)
 
     def cancel_prediction(self) -> None:
         """Cancel the running background prediction: the click(s) and box it works on are
         withdrawn now, and its result is dropped when it arrives. No-op when idle."""
-        if not self._predicting or self._started_from is None:
-            return
-        self._pending = False
-        self._cancel_from = back = self._started_from
-        if self.prompts is not None and self._index is not None:
-            self._syncing = True
-            try:
-                self.prompts.set_clicks_on(self._index, back.clicks)
-                if back.box is None:
-                    self.prompts.clear_box_on(self._index)
-            finally:
-                self._syncing = False
-        self.busy_indicator.label.setText("cancelling (the model finishes its step; the result is dropped) ...")
-        self.status.setText("cancelled: the click(s) the model was working on were withdrawn")
+        self.queue.cancel()
 
     def wait_idle(self, timeout_s: float = 60.0) -> None:
         """Process Qt events until no background prediction is running (or the timeout)."""
-        import time
+        self.queue.wait_idle(timeout_s)
 
-        from qtpy.QtWidgets import QApplication
-
-        end = time.monotonic() + timeout_s
-        while (self._predicting or self._pending) and time.monotonic() < end:
-            QApplication.processEvents()
-            time.sleep(0.005)
-
-    def _show(self) -> None:
-        if self.prompts is not None and self._index is not None and self.session is not None:
-            mask = self.session.mask if self.session.has_image else None
-            self.prompts.show_mask(self._index, mask)
-            self.status.setText(f"{self.model_name}: {len(self.session.clicks)} click(s), "
-                                f"{int(mask.sum()) if mask is not None else 0} px")
+    def _show(self, index: tuple[int, ...] | None = None, mask: np.ndarray | None = None) -> None:
+        s = self.session
+        if self.prompts is None or self._index is None or s is None:
+            return
+        mask = s.mask if (mask is None and s.has_image) else mask
+        self.prompts.show_mask(self._index, mask)
+        what = f"editing object {self.editing.label_id}: " if self._editing_here() else ""
+        self.show_status(f"{self.model_name}: {what}{len(s.clicks)} click(s), {int(mask.sum()) if mask is not None else 0} px")
 
     def _sync_layers_from_session(self) -> None:
-        assert self.prompts is not None and self.session is not None
-        self._syncing = True
-        try:
-            self.prompts.set_clicks_on(self._index, self.session.clicks)
-            if self.prompts.box_on(self._index) != self.session.box:
-                self.prompts.set_box_on(self._index, self.session.box)
-        finally:
-            self._syncing = False
+        self.set_prompts(self._index, list(self.session.clicks), self.session.box)
         self._show()
 
     def toggle_polarity(self) -> None:
@@ -587,93 +520,152 @@ class AnnotatorWidget(QWidget):
         self._show_polarity()
 
     def reset_object(self) -> None:
-        """Clear the current object's clicks and box on this slice (committed labels untouched)."""
+        """Clear the current object's clicks, box and edited mask on this slice (labels untouched)."""
         self.wait_idle()
         if self.prompts is None:
             return
         index = self.current_index()
-        self._syncing = True
-        try:
-            self.prompts.set_clicks_on(index, [])
-            self.prompts.clear_box_on(index)
-        finally:
-            self._syncing = False
+        self.set_prompts(index, [], None)
         if self.session is not None and self.session.has_image and self._index == index:
             self.session.reset()  # (a session holding another slice keeps that slice's object)
+            self.editing = None
         self.prompts.show_mask(index, None)
 
-    def undo(self) -> None:
-        """Undo the last click; with no click left, undo the last commit or propagation."""
-        self.wait_idle()
-        if self.session is not None and self.session.has_image and self.session.can_undo and self._index == self.current_index():
-            self.session.undo()
-            self._sync_layers_from_session()
-        elif self.target is not None and self.history.can_undo:
-            edit = self.history.undo(self.target.data, write=self.link.write)
-            ids = set(edit.label_ids)
-            self.records = [r for r in self.records if not (r.label_id in ids and r in edit.meta.get("records", []))]
-            self.records.extend(edit.meta.get("removed_records", []))  # an undone deletion
-            text = f"undid the {edit.meta.get('what', 'commit')} of {objects_words(ids)}"
-            show_info(f"clickseg: {text}")
-            self.status.setText(f"{text} (Ctrl-Shift-Z redoes it)")
+    # ------------------------------------------------------------------ edit / commit / undo
+    def _editing_here(self) -> bool:
+        return self.editing is not None and self.editing.index == self._index
 
-    def redo(self) -> None:
-        """Redo the last undone click; otherwise the last undone commit or propagation."""
-        self.wait_idle()
-        if self.session is not None and self.session.has_image and self.session.can_redo and self._index == self.current_index():
-            self.session.redo()
-            self._sync_layers_from_session()
-        elif self.target is not None and self.history.can_redo:
-            edit = self.history.redo(self.target.data, write=self.link.write)
-            self.records.extend(edit.meta.get("records", []))
-            gone = edit.meta.get("removed_records", [])
-            self.records = [r for r in self.records if not any(r is g for g in gone)]
-            self.status.setText(f"redid the {edit.meta.get('what', 'commit')} of {objects_words(edit.label_ids)}")
+    def edit_at_world(self, world: Any) -> bool:
+        """Edit the object under a world position (as a Ctrl-Shift click does)."""
+        source = self._edit_source()
+        if source is None:
+            return False
+        lead, r, c = self.geometry.spatial_of(self.geometry.data_coords(world))
+        if not self.geometry.inside(lead, r, c):
+            show_warning("clickseg: click outside the image ignored")
+            return False
+        label_id = int(source.data[tuple(lead) + (int(round(r)), int(round(c)))])
+        if label_id == 0:
+            show_warning(f"clickseg: no object of {source.name!r} there; Ctrl-Shift-click on an object to edit it")
+            return False
+        return self.edit(label_id, source)
 
-    # ------------------------------------------------------------------ commit
-    def _write_edit(self, edit: Edit) -> None:
-        assert self.target is not None
-        for p in edit.patches:
-            idx, _, after = p.changed()
-            self.link.write(idx, after)
-        self.history.push(edit)
-        self.records.extend(edit.meta.get("records", []))
-        self.autosave.save_now()  # committed labels reach the disk at once
+    def _edit_source(self, source: Any = None) -> Labels | None:
+        if self.geometry is None:
+            show_error("clickseg: choose an image layer first")
+            return None
+        source = source if source is not None else self.controls.source_combo.currentText()
+        if source in (None, TARGET_SOURCE) or source is self.target:
+            if self.target is None:
+                show_error("clickseg: there is no target labels layer to edit yet; choose one (or a layer under 'edit objects of')")
+            return self.target
+        return self._labels_layer(source)
+
+    def edit(self, label_id: int, source: Any = None) -> bool:
+        """Make object ``label_id`` of the current slice the current object.
+
+        Its mask becomes the session's mask prompt (the previous probability of the next
+        click: ``InteractiveSession.start_from_mask``), the next clicks correct it, and
+        ``commit`` replaces exactly that object's pixels on this slice (one undo step). With
+        ``source`` (a Labels layer or name other than the target), the object comes from
+        there and ``commit`` adds it to the target as a new object.
+        """
+        self.wait_idle()
+        layer = self._edit_source(source)
+        if layer is None or not self._ensure_slice():
+            return False
+        mask = np.asarray(layer.data[self._index]) == int(label_id)
+        if not mask.any():
+            show_warning(f"clickseg: object {label_id} is not on {slice_words(self._index)} of {layer.name!r}")
+            return False
+        self.reset_object()
+        self.session.start_from_mask(mask)
+        self.editing = Editing(int(label_id), self._index, layer is self.target)
+        self._show()
+        where = "Commit replaces it" if self.editing.in_target else f"Commit adds it to {self._target_name()} as a new object"
+        show_info(f"clickseg: editing object {label_id} of {layer.name!r}: the next clicks correct it; {where}")
+        return True
+
+    def _target_name(self) -> str:
+        return repr(self.target.name) if self.target is not None else "a new labels layer"
 
     def commit(self, label_id: int | None = None) -> int | None:
         """Write the current object into the target layer; returns the id written.
 
-        Args:
-            label_id: id to write; default the "commit as" box (its 0 = the next free id).
+        An edited object of the target (``edit``) is replaced on this slice; otherwise the mask
+        is added as ``label_id`` (default: the "commit as" box; its 0 = the next free id).
         """
         self.wait_idle()
-        if self.session is None or not self.session.has_image or self._index != self.current_index():
+        s = self.session
+        if s is None or not s.has_image or self._index != self.current_index():
             show_warning("clickseg: nothing to commit on this slice")
             return None
-        mask = self.session.mask
-        if not mask.any():
-            show_warning("clickseg: the current object is empty; click on it first")
-            return None
-        if self.target is None and self.set_target(self.labels_combo.currentText() or None) is None:
-            return None
-        data = self.target.data
-        label_id = label_id or self.object_id.value() or next_free_id(data)
-        try:
-            patch = commit_mask(data, mask, self._index, label_id, self.overwrite_box.isChecked(), apply=False)
-        except ValueError as err:
-            show_error(f"clickseg: cannot commit: {err}")
-            return None
-        if patch is None:
-            show_warning("clickseg: the object lies entirely under existing objects; tick 'overwrite' to replace them")
-            return None
-        rec = ObjectRecord(label_id, self._index, list(self.session.clicks), self.session.box, self.model_name or "")
-        self._write_edit(Edit([patch], (label_id,), {"what": "commit", "records": [rec]}))
+        mask, index, c = s.mask, self._index, self.controls
+        prompts = dict(clicks=s.clicks, box=s.box, model=self.model_name or "", overwrite=c.overwrite_box.isChecked())
+        if self._editing_here() and self.editing.in_target and self.document is not None:
+            lid = self.editing.label_id
+            changed = self.document.replace(lid, mask, index, **prompts)
+            text = f"object {lid} {'replaced' if changed else 'unchanged'} on {slice_words(index)}"
+        else:
+            if not mask.any():
+                show_warning("clickseg: the current object is empty; click on it first")
+                return None
+            if self.target is None and self.set_target(c.labels_combo.currentText() or None) is None:
+                return None
+            try:
+                lid = self.document.commit(mask, index, label_id or c.object_id.value() or None, **prompts)
+            except ValueError as err:
+                show_error(f"clickseg: cannot commit: {err}")
+                return None
+            if lid is None:
+                show_warning("clickseg: the object lies entirely under existing objects; tick 'overwrite' to replace them")
+                return None
+            text = f"committed object {lid} on {slice_words(index)}"
         self.reset_object()
-        self.object_id.setValue(0)
-        self.status.setText(f"committed object {label_id} on {slice_words(self._index)}")
-        return label_id
+        c.object_id.setValue(0)
+        self.show_status(text)
+        return lid
 
-    # ------------------------------------------------------------------ 3D
+    def delete_object(self, label_id: int | None = None) -> bool:
+        """Erase an object of the target on every slice (one undo step). Default: the object
+        being edited, else the one selected in the object list."""
+        self.wait_idle()
+        ed = self.editing if (self.editing is not None and self.editing.in_target) else None
+        lid = label_id or (ed.label_id if ed else None) or self.objects.selected_id()
+        if self.document is None or lid is None:
+            show_warning("clickseg: choose an object first: Ctrl-Shift-click it, or select it in the list")
+            return False
+        if not self.document.delete(lid):
+            show_warning(f"clickseg: there is no object {lid} to delete")
+            return False
+        if ed is not None and ed.label_id == lid:
+            self.reset_object()
+        show_info(f"clickseg: deleted object {lid} (Ctrl-Z brings it back)")
+        self.show_status(f"deleted object {lid} (Ctrl-Z brings it back)")
+        return True
+
+    def _undo_redo(self, which: str) -> None:
+        self.wait_idle()
+        s = self.session
+        if s is not None and s.has_image and self._index == self.current_index() and getattr(s, f"can_{which}"):
+            getattr(s, which)()
+            self._sync_layers_from_session()
+        elif self.document is not None and getattr(self.document, f"can_{which}"):
+            edit = getattr(self.document, which)()
+            text = f"{which.replace('do', 'did')} the {edit.meta.get('what', 'commit')} of {objects_words(edit.label_ids)}"
+            if which == "undo":
+                show_info(f"clickseg: {text}")
+            self.show_status(text + (" (Ctrl-Shift-Z redoes it)" if which == "undo" else ""))
+
+    def undo(self) -> None:
+        """Undo the last click; with no click left, undo the last commit, edit, deletion or propagation."""
+        self._undo_redo("undo")
+
+    def redo(self) -> None:
+        """Redo the last undone click; otherwise the last undone commit, edit, deletion or propagation."""
+        self._undo_redo("redo")
+
+    # ------------------------------------------------------------------ 3D, files, teardown
     def propagate_forward(self) -> Any:
         return self.propagate(+1)
 
@@ -703,7 +695,6 @@ class AnnotatorWidget(QWidget):
         """Stop running background work (precompute, propagation)."""
         self.volume.cancel()
 
-    # ------------------------------------------------------------------ save / resume
     def save(self, path: str | Path | None = None) -> Path | None:
         """Save the target labels and the prompts of every committed object beside them."""
         return save_resume.save(self, path)
@@ -716,7 +707,6 @@ class AnnotatorWidget(QWidget):
         """Restore the autosave offered for this image (labels as a new layer, prompts)."""
         return self.autosave.restore()
 
-    # ------------------------------------------------------------------ teardown
     def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
         self.cancel()
         self.link.detach()

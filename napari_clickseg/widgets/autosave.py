@@ -185,10 +185,8 @@ class Autosaver:
         return self.tick()
 
     def _settings(self) -> dict[str, Any]:
-        from .save_resume import settings
-
         try:
-            return settings(self.ann)
+            return self.ann.settings()
         except Exception as err:  # noqa: BLE001 - settings are a courtesy; the labels matter
             log.debug("autosave settings unavailable: %s", err)
             return {}
@@ -214,21 +212,15 @@ class Autosaver:
                 scale=g.layer.scale[-n:], translate=g.layer.translate[-n:],
             )
             ann.set_target(layer)
-        ann.records = list(state.records)
-        ann._syncing = True
-        try:
-            for sp in state.prompts:
-                clicks = [c for c in sp.clicks if g.inside(sp.index, c.row, c.col)]
-                ann.prompts.set_clicks_on(sp.index, clicks)
-                ann.prompts.set_box_on(sp.index, sp.box)
-        finally:
-            ann._syncing = False
+        if ann.document is not None:
+            ann.document.records = list(state.records)
+        for sp in state.prompts:
+            ann.set_prompts(sp.index, list(sp.clicks), sp.box)
         self.offer = None
         self._baseline()
         index = ann.current_index()
         if ann.prompts.clicks_on(index) or ann.prompts.box_on(index) is not None:
-            ann._index = None
-            ann._resegment()
+            ann.resegment()  # the current slice's restored prompts
         return layer
 
     def decline(self) -> None:

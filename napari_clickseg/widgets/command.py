@@ -95,8 +95,8 @@ def run(args: argparse.Namespace) -> int:
         image_name = nifti_stem(args.image)  # "t1" for t1.nii.gz, "cells" for cells.tif
         viewer.add_image(arr, name=image_name, rgb=rgb, **extra)
     widget = AnnotatorWidget(viewer, model=args.model)
-    widget.device_combo.setCurrentText(args.device)
-    widget.flip_box.setChecked(args.flip_tta)  # reloads the model with flip TTA when ticked
+    widget.controls.device_combo.setCurrentText(args.device)
+    widget.controls.flip_box.setChecked(args.flip_tta)  # reloads the model with flip TTA when ticked
     widget.set_image_layer(image_name)
     if store is not None:
         _attach_store(widget, store)

@@ -11,14 +11,19 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from napari.utils.notifications import show_info, show_warning
+from napari.utils.notifications import show_warning
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
-    QAbstractItemView, QGroupBox, QHBoxLayout, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
+    QAbstractItemView,
+    QGroupBox,
+    QHBoxLayout,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
 )
 
-from ..core.labels import Edit
-from ..core.objects import ObjectStats, erase_object, largest_slice, object_stats
+from ..core.objects import ObjectStats, largest_slice, object_stats
 from .viewer_objects import unwrap
 
 __all__ = ["ObjectList"]
@@ -121,8 +126,8 @@ class ObjectList(QGroupBox):
             return None
         self.choose(lid)
         self.layer.selected_label = lid
-        self.ann.object_id.setValue(lid)
-        self.ann.status.setText(f"next commit continues object {lid}")
+        self.ann.controls.object_id.setValue(lid)
+        self.ann.show_status(f"next commit continues object {lid}")
         return lid
 
     def go_to(self, label_id: int | None = None) -> int | None:
@@ -151,15 +156,7 @@ class ObjectList(QGroupBox):
     def delete(self, label_id: int | None = None) -> bool:
         """Erase object ``label_id`` (default: the selected row) as one undoable step."""
         lid = self._resolve(label_id)
-        if lid is None:
+        if lid is None or not self.ann.delete_object(lid):
             return False
-        patch = erase_object(np.asarray(self.layer.data), lid)
-        if patch is None:
-            show_warning(f"clickseg: there is no object {lid} to delete")
-            return False
-        gone = [r for r in self.ann.records if r.label_id == lid]
-        self.ann.records = [r for r in self.ann.records if r.label_id != lid]
-        self.ann._write_edit(Edit([patch], (lid,), {"what": "deletion", "removed_records": gone}))
-        show_info(f"clickseg: deleted object {lid} (Ctrl-Z brings it back)")
         self.refresh()
         return True

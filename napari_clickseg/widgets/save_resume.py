@@ -1,6 +1,7 @@
-"""Save and resume for the annotator: labels file + prompts JSON (``core.persistence``).
+"""Save and resume for the annotator: labels file + prompts JSON (``AnnotationDocument``).
 
-Functions taking the ``AnnotatorWidget``; every failure is a notification, nothing is lost.
+Functions taking the ``AnnotatorWidget`` and using its public API (``document``, ``settings``,
+``set_target``, ``apply_settings``); every failure is a notification, nothing is lost.
 """
 
 from __future__ import annotations
@@ -10,22 +11,9 @@ from typing import Any
 
 from napari.utils.notifications import show_error, show_info
 
-from ..core.persistence import AnnotationFile, load_annotation, save_annotation
+from ..core.document import AnnotationDocument
 
-__all__ = ["settings", "save", "load", "save_dialog", "load_dialog"]
-
-
-def settings(ann: Any) -> dict:
-    """The session settings saved beside the labels."""
-    return {
-        "model": ann.model_name, "device": ann.device_combo.currentText(),
-        "flip_tta": ann.flip_box.isChecked(),
-        "threshold": ann.session.threshold if ann.session else None,
-        "image_layer": ann.geometry.layer.name if ann.geometry else None,
-        "channel_axis": ann.geometry.channel_axis if ann.geometry else None,
-        "channels": list(ann.geometry.channels or []) if ann.geometry else None,
-        "overwrite": ann.overwrite_box.isChecked(), "min_iou": ann.min_iou.value() / 100,
-    }
+__all__ = ["save", "load", "save_dialog", "load_dialog"]
 
 
 def save(ann: Any, path: str | Path | None = None) -> Path | None:
@@ -34,11 +22,11 @@ def save(ann: Any, path: str | Path | None = None) -> Path | None:
     if path is None:
         show_error("clickseg: no file name to save to")
         return None
-    if ann.target is None:
+    if ann.document is None:
         show_error("clickseg: no target labels layer to save")
         return None
     try:
-        side = save_annotation(path, ann.target.data, AnnotationFile(list(ann.records), settings(ann)))
+        side = ann.document.save(path, ann.settings())
     except (ValueError, OSError) as err:
         show_error(f"clickseg: could not save: {err}")
         return None
@@ -50,29 +38,21 @@ def save(ann: Any, path: str | Path | None = None) -> Path | None:
 def load(ann: Any, path: str | Path) -> Any:
     """Resume: load a labels file (+ its prompts JSON) as the target layer."""
     try:
-        arr, saved = load_annotation(path)
+        saved = AnnotationDocument.load(path)
     except (ValueError, OSError) as err:
         show_error(f"clickseg: could not resume from {path}: {err}")
         return None
-    if ann.geometry is not None and arr.shape != ann.geometry.spatial_shape:
-        show_error(f"clickseg: {path} has shape {arr.shape}, the image needs {ann.geometry.spatial_shape}")
-        return None
     g = ann.geometry
-    n = arr.ndim
+    if g is not None and saved.shape != g.spatial_shape:
+        show_error(f"clickseg: {path} has shape {saved.shape}, the image needs {g.spatial_shape}")
+        return None
+    n = len(saved.shape)
     kw = {"scale": g.layer.scale[-n:], "translate": g.layer.translate[-n:]} if g is not None else {}
-    layer = ann.viewer.add_labels(arr, name=Path(path).stem, **kw)
+    layer = ann.viewer.add_labels(saved.labels, name=Path(path).stem, **kw)
     if ann.set_target(layer) is layer:
-        ann.records = list(saved.objects)
+        ann.document.records = list(saved.records)
         ann.save_path = Path(path)
-        model = saved.settings.get("model")
-        flip = bool(saved.settings.get("flip_tta", False))
-        if flip != ann.flip_box.isChecked():
-            ann.flip_box.blockSignals(True)
-            ann.flip_box.setChecked(flip)
-            ann.flip_box.blockSignals(False)
-            ann.set_model(model or ann.model_name or "random-walker")
-        elif model and model != ann.model_name:
-            ann.set_model(model)
+        ann.apply_settings(saved.settings)
     return layer
 
 

@@ -4,13 +4,30 @@ napari >= 0.5 gives a selected layer's keymap priority over the viewer's (napari
 so every shortcut is bound on the viewer *and* on each layer the annotator owns, and
 (``target_link.TargetLink``) on its target Labels layer, whose own Ctrl-Z would undo commits.
 Keys avoid napari's defaults (V, P, S, Z, R, ...) and macOS-invalid strings (napari-nninteractive #6).
+
+Mouse: a plain click adds a prompt; Ctrl-Shift-click (``EDIT_MODIFIERS``; Cmd-Shift-click on
+macOS, where napari's "Control" is the Cmd key) edits the object under the mouse. Alt (Option)
+is not free: napari >= 0.5 uses Alt-drag for its zoom box, Alt-double-click to zoom out and
+Alt-wheel to step through layers, and many Linux window managers move windows on Alt-drag;
+Meta is the Windows/Super key (taken by desktops) and macOS's Ctrl, whose click is a right click.
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable, Iterable
 
-__all__ = ["SHORTCUTS", "shortcut_help", "bind_shortcuts", "unbind_shortcuts"]
+__all__ = ["SHORTCUTS", "EDIT_MODIFIERS", "MOUSE", "shortcut_help", "bind_shortcuts", "unbind_shortcuts"]
+
+#: modifiers of the click that edits an existing object (all of them held)
+EDIT_MODIFIERS = frozenset({"Control", "Shift"})
+
+#: (mouse gesture, description)
+MOUSE: tuple[tuple[str, str], ...] = (
+    ("left click", "add a positive click (negative after N)"),
+    ("right click, Ctrl-click or Shift-click", "add a negative click (positive after N)"),
+    ("Ctrl-Shift-click (Cmd-Shift on macOS)", "edit the object under the mouse (target layer, or the 'edit objects of' layer): "
+     "its mask becomes the current object, the next clicks correct it, Commit replaces it"),
+)
 
 #: (napari key string, action name on the annotator widget, description)
 SHORTCUTS: tuple[tuple[str, str, str], ...] = (
@@ -19,6 +36,7 @@ SHORTCUTS: tuple[tuple[str, str, str], ...] = (
     ("Control-Z", "undo", "undo the last click (or the last commit / propagation / deletion / napari brush stroke on the target if no click is left)"),
     ("Control-Shift-Z", "redo", "redo the last undone click, commit, propagation, deletion or stroke"),
     ("N", "toggle_polarity", "toggle what a left click adds: positive <-> negative"),
+    ("Shift-D", "delete_object", "delete the object being edited (else the one selected in the object list); Ctrl-Z brings it back"),
     ("Shift-F", "propagate_forward", "propagate the committed object to the following slices"),
     ("Shift-B", "propagate_backward", "propagate the committed object to the preceding slices"),
 )
@@ -26,7 +44,7 @@ SHORTCUTS: tuple[tuple[str, str, str], ...] = (
 
 def shortcut_help() -> str:
     """Plain-text table of the shortcuts (widget tooltip)."""
-    lines = ["Mouse: left click = positive, right click or Ctrl/Shift+click = negative"]
+    lines = [f"{gesture}: {desc}" for gesture, desc in MOUSE]
     lines += [f"{key:<16} {desc}" for key, _, desc in SHORTCUTS]
     return "\n".join(lines)
 

@@ -9,10 +9,11 @@ link Ctrl-Z undid the commit behind the annotator's back (its history still list
   where they win over napari's class bindings; they are removed again on ``detach``, which
   gives the layer its napari bindings back;
 * listens to the layer's ``paint`` event: a stroke, fill, erase or polygon made with napari's
-  own tools becomes one step of the annotator's history (``core.labels.patch_from_changes``),
-  so Ctrl-Z undoes commits, propagations and hand edits in the order they were made;
-* clears the history (with a message) when the layer's data is replaced as a whole, since the
-  recorded patches no longer describe that array.
+  own tools becomes one step of the annotator's document history
+  (``core.labels.patch_from_changes``, ``AnnotationDocument.record_applied``), so Ctrl-Z undoes
+  commits, edits, propagations and hand edits in the order they were made;
+* rebinds the document to the new array when the layer's data is replaced as a whole; its
+  history starts afresh (with a message), since the recorded patches describe the old array.
 
 The annotator's own writes go through ``write`` and are not recorded a second time.
 """
@@ -25,7 +26,7 @@ from typing import Any, Iterator
 import numpy as np
 from napari.utils.notifications import show_info
 
-from ..core.labels import Edit, patch_from_changes
+from ..core.labels import patch_from_changes
 from .shortcuts import bind_shortcuts, unbind_shortcuts
 from .viewer_objects import unwrap
 
@@ -103,15 +104,20 @@ class TargetLink:
             return
         atoms = list(getattr(event, "value", None) or [])
         patch = patch_from_changes(self.layer.data, [atom_changes(a) for a in atoms])
-        if patch is None:
+        doc = self.ann.document
+        if patch is None or doc is None:
             return
-        ids = sorted({int(v) for v in np.unique(np.concatenate([patch.before.ravel(), patch.after.ravel()])) if v})
-        self.ann.history.push(Edit([patch], tuple(ids), {"what": "hand edit (napari tools)"}))
+        doc.record_applied(patch, "hand edit (napari tools)")
         self.recorded_paints += 1
 
     def _on_data(self, event: Any = None) -> None:
-        history = self.ann.history
-        if self._own_writes or not (history.can_undo or history.can_redo):
+        doc = self.ann.document
+        if self._own_writes or doc is None or self.layer is None:
             return
-        self.ann.history.clear()
-        show_info(f"clickseg: the data of {self.layer.name!r} was replaced; its undo history starts afresh")
+        had_history = doc.can_undo or doc.can_redo
+        if self.layer.data is not doc.labels and isinstance(self.layer.data, np.ndarray):
+            doc.rebind(self.layer.data)
+        elif had_history:
+            doc.clear_history()
+        if had_history:
+            show_info(f"clickseg: the data of {self.layer.name!r} was replaced; its undo history starts afresh")

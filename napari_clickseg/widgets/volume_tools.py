@@ -1,9 +1,9 @@
 """3D tools of the annotator: propagation through the stack and volume-wide precompute.
 
-Composition, not inheritance: ``VolumeTools(annotator)`` reads the annotator's image geometry,
-target layer, model factory and feature store, runs the work in napari thread workers (each with
-its own predictor) with a progress bar, and hands propagation results back to the annotator's
-commit path as one undo step.
+Composition, not inheritance: ``VolumeTools(annotator)`` reads the annotator's public state
+(image geometry, document, settings, ``make_predictor``, ``feature_store``), runs the work in
+napari thread workers (each with its own predictor) with a progress bar, and commits
+propagation results into the annotator's document as one undo step.
 """
 
 from __future__ import annotations
@@ -12,14 +12,11 @@ import threading
 from typing import Any
 
 import numpy as np
-from napari.layers import Labels
 from napari.qt.threading import create_worker
 from napari.utils import progress
 from napari.utils.notifications import show_error, show_info, show_warning
 
 from ..core.feature_cache import feature_key
-from ..core.labels import Edit, commit_mask
-from ..core.persistence import ObjectRecord
 from ..core.volume import PropagationConfig, propagate, propagate_between
 from .wording import STOP_WORDS, slice_words, slices_words
 from .workers import precompute_features, run_propagation
@@ -36,13 +33,14 @@ class VolumeTools:
         self._abort = threading.Event()
 
     def _last_object(self) -> tuple[int, tuple[int, ...]] | None:
-        if self.ann.target is None:
+        doc = self.ann.document
+        if doc is None:
             return None
         index = self.ann.current_index()
-        for r in reversed(self.ann.records):
-            if r.index == index and np.any(self.ann.target.data[index] == r.label_id):
+        for r in reversed(doc.records):
+            if r.index == index and doc.object_mask(r.label_id, index).any():
                 return r.label_id, index
-        ids = np.unique(self.ann.target.data[index])
+        ids = np.unique(doc.labels[index])
         ids = ids[ids > 0]
         return (int(ids[-1]), index) if ids.size else None
 
@@ -55,18 +53,19 @@ class VolumeTools:
             show_warning("clickseg: propagation needs a 3D stack")
             return None
         found = self._last_object() if label_id is None else (label_id, self.ann.current_index())
-        if found is None:
+        if found is None or self.ann.document is None:
             show_warning("clickseg: commit an object on this slice first, then propagate it")
             return None
         lid, index = found
         z = index[0]
-        lab = self.ann.target.data
+        doc = self.ann.document
+        lab = doc.labels
         src = lab[z] == lid
         if not src.any():
             show_warning(f"clickseg: object {lid} is not on {slice_words(z)}")
             return None
-        g, store, model = self.ann.geometry, self.ann._store, self.ann.model_key
-        cfg = PropagationConfig(min_iou=self.ann.min_iou.value() / 100)
+        g, store, model = self.ann.geometry, self.ann.feature_store, self.ann.model_key
+        cfg = PropagationConfig(min_iou=self.ann.settings()["min_iou"])
         key_fn = lambda k: feature_key(g.get_slice((k,)), model)  # noqa: E731
         stops: dict[int, str] = {}  # slice -> why the propagation stopped before it
         common = dict(config=cfg, feature_store=store, key_fn=key_fn, on_stop=stops.__setitem__)
@@ -84,41 +83,35 @@ class VolumeTools:
             def job(pred, stop):
                 return propagate(lambda k: g.get_slice((k,)), g.n_slices, pred, z, src, direction, should_stop=stop, **common)
 
-        target = self.ann.target
         self._abort.clear()
-        worker = create_worker(run_propagation, self.ann._make_predictor, job, self._abort)
-        worker.returned.connect(lambda out: self._commit_propagation(out, lid, target, z, stops))
+        worker = create_worker(run_propagation, self.ann.make_predictor, job, self._abort)
+        worker.returned.connect(lambda out: self._commit_propagation(out, lid, doc, z, stops))
         worker.errored.connect(lambda err: show_error(f"clickseg: propagation failed: {err}"))
         self._start(worker, f"propagating object {lid}")
         return worker
 
-    def _commit_propagation(self, out: dict, lid: int, target: Labels, z: int, stops: dict | None = None) -> None:
-        if target is not self.ann.target:
+    def _commit_propagation(self, out: dict, lid: int, doc: Any, z: int, stops: dict | None = None) -> None:
+        if doc is not self.ann.document:
             show_warning("clickseg: the target layer changed during propagation; result dropped")
             return
-        patches = []
-        for k, mask in sorted(out.items()):
-            p = commit_mask(target.data, mask, (k,), lid, self.ann.overwrite_box.isChecked(), apply=False)
-            if p is not None:
-                patches.append(p)
+        done = doc.commit_slices({(k,): m for k, m in out.items()}, lid, overwrite=self.ann.settings()["overwrite"],
+                                 model=self.ann.model_name or "")
         why = "; ".join(f"stopped before {slice_words(k)}: {STOP_WORDS.get(r, r)}" for k, r in sorted((stops or {}).items()))
-        if not patches:
+        if not done:
             show_info(f"clickseg: object {lid} did not propagate beyond {slice_words(z)}" + (f" ({why})" if why else ""))
             return
-        recs = [ObjectRecord(lid, (k,), [], None, self.ann.model_name or "", "propagated") for k in sorted(out)]
-        self.ann._write_edit(Edit(patches, (lid,), {"what": "propagation", "records": recs}))
         show_info(f"clickseg: object {lid} propagated to {slices_words(out)}" + (f"; {why}" if why else ""))
-        self.ann.status.setText(f"object {lid} propagated to {slices_words(out)}" + (f" ({why})" if why else ""))
+        self.ann.show_status(f"object {lid} propagated to {slices_words(out)}" + (f" ({why})" if why else ""))
 
     def precompute(self) -> Any:
         """Encode every slice of the stack in a thread worker (progress bar, cancellable)."""
-        if self.ann.geometry is None or self.ann._make_predictor is None:
+        if self.ann.geometry is None or self.ann.model_name is None:
             show_error("clickseg: choose an image layer and a model first")
             return None
         g, model = self.ann.geometry, self.ann.model_key
         worker = create_worker(
-            precompute_features, self.ann._make_predictor, lambda k: g.get_slice((k,) if g.n_lead else ()),
-            g.n_slices, lambda k: feature_key(g.get_slice((k,) if g.n_lead else ()), model), self.ann._store,
+            precompute_features, self.ann.make_predictor, lambda k: g.get_slice((k,) if g.n_lead else ()),
+            g.n_slices, lambda k: feature_key(g.get_slice((k,) if g.n_lead else ()), model), self.ann.feature_store,
         )
         self._start(worker, "encoding slices", total=g.n_slices)
         return worker

@@ -1,0 +1,49 @@
+"""eval/editing.py: degraded masks and clicks to a target IoU from them (bench_edit.py's protocol)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _shapes import disk_image
+
+from napari_clickseg.core.session import InteractiveSession
+from napari_clickseg.eval.editing import clicks_to_target, degrade
+from napari_clickseg.models.registry import load_model
+
+
+def _labels():
+    lab = np.zeros((80, 80), np.int32)
+    rr, cc = np.ogrid[:80, :80]
+    lab[(rr - 30) ** 2 + (cc - 30) ** 2 <= 12**2] = 1
+    lab[(rr - 30) ** 2 + (cc - 58) ** 2 <= 10**2] = 2  # a neighbour of similar size
+    lab[60:80, 0:80] = 3  # a much larger one: never merged with object 2
+    return lab
+
+
+def test_degradations_do_what_they_say():
+    lab = _labels()
+    gt = lab == 1
+    rng = np.random.default_rng(0)
+    ero, dil = degrade(gt, lab, "eroded", rng), degrade(gt, lab, "dilated", rng)
+    assert (ero <= gt).all() and ero.sum() < gt.sum() and (gt <= dil).all() and dil.sum() > gt.sum()
+    assert not (dil & ~gt)[30, 30 + 12 + 4] and (dil & ~gt)[30, 30 + 12 + 3]  # exactly 3 px out
+    cut = degrade(gt, lab, "cut", rng)
+    assert (cut <= gt).all() and cut.sum() == pytest.approx(0.7 * gt.sum(), rel=0.05)
+    assert np.array_equal(degrade(gt, lab, "merged", rng), gt | (lab == 2))
+    assert degrade(lab == 2, lab, "merged", rng) is not None and not degrade(lab == 2, lab, "merged", rng)[70, 40]
+    tiny = np.zeros_like(gt)
+    tiny[5:8, 5:8] = True
+    assert degrade(tiny, lab, "eroded", rng) is None  # erosion leaves nothing: no such case
+    with pytest.raises(ValueError, match="unknown degradation"):
+        degrade(gt, lab, "blurred", rng)
+
+
+def test_clicks_to_target_from_scratch_and_from_a_mask():
+    image, disk = disk_image()
+    s = InteractiveSession(load_model("random-walker"), image)
+    assert clicks_to_target(s, disk, disk, 0.9) == (0, 1.0, 1.0)  # already there: no click
+    n, first, last = clicks_to_target(s, disk, None, 0.9)
+    assert 1 <= n <= 20 and first == 0.0 and (last >= 0.9 or n == 20)
+    s.set_image(np.random.default_rng(1).random(disk.shape).astype(np.float32))  # no disk to see
+    n, first, last = clicks_to_target(s, disk, np.zeros_like(disk), 0.9, max_clicks=2)
+    assert n == 2 and last < 0.9  # never reached: max_clicks
