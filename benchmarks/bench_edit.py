@@ -55,9 +55,9 @@ def pick_objects(images, n: int, seed: int, dataset: str) -> list[tuple[int, int
 
 def run_dataset(model: str, dataset: str, data: Path, n: int, seed: int, target: float, max_clicks: int) -> dict:
     from napari_clickseg.core.session import InteractiveSession
+    from napari_clickseg.data.real_data import RealImageSet
     from napari_clickseg.eval.editing import DEGRADATIONS, clicks_to_target, degrade
     from napari_clickseg.models.registry import load_model
-    from napari_clickseg.data.real_data import RealImageSet
 
     images = RealImageSet(data, dataset, "val", min_area=100)
     session = InteractiveSession(load_model(model, device="cpu"))
@@ -94,8 +94,8 @@ def summarize(res: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from napari_clickseg.eval.editing import DEGRADATIONS
     from napari_clickseg.data.splits import DATASETS
+    from napari_clickseg.eval.editing import DEGRADATIONS
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default="fdrn", help="comma-separated registry names")

@@ -79,13 +79,13 @@ def main(argv: list[str] | None = None) -> int:
     atexit.register(shutil.rmtree, home, ignore_errors=True)  # the fine-tuned model goes with it
     import torch
 
+    from napari_clickseg.core.labels import labelled_slices
     from napari_clickseg.data.datasets import load_objects
     from napari_clickseg.data.readers import read_labels, read_volume
     from napari_clickseg.eval.runner import evaluate
     from napari_clickseg.models.registry import load_model
     from napari_clickseg.models.weights_io import read_card
-    from napari_clickseg.core.labels import labelled_slices
-from napari_clickseg.train.finetune import FinetuneConfig, finetune
+    from napari_clickseg.train.finetune import FinetuneConfig, finetune
 
     torch.set_num_threads(args.threads)
     image, labels = read_volume(paths["train"][0]), read_labels(paths["train"][1], ndim=3)

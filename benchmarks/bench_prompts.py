@@ -72,9 +72,9 @@ def clicks(predictor, objects, dataset: str, components: bool) -> dict[str, floa
 
 
 def main(argv: list[str] | None = None) -> int:
-    from napari_clickseg.models.registry import load_model
     from napari_clickseg.data.real_data import validation_objects
     from napari_clickseg.data.splits import DATASETS
+    from napari_clickseg.models.registry import load_model
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="fdrn", help="a learned model of the registry")

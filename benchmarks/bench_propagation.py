@@ -111,8 +111,8 @@ def tumour_runs(folder: Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from napari_clickseg.data.readers import read_volume
     from napari_clickseg.core.volume import PropagationConfig
+    from napari_clickseg.data.readers import read_volume
     from napari_clickseg.models.registry import load_model
 
     default = PropagationConfig()

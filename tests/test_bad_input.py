@@ -18,11 +18,12 @@ import warnings
 import numpy as np
 import pytest
 import tifffile
+from _shapes import write_mask
 
 from napari_clickseg.cli import main
 from napari_clickseg.core.clicks import Box, Click
-from napari_clickseg.data.datasets import load_objects
 from napari_clickseg.core.session import InteractiveSession
+from napari_clickseg.data.datasets import load_objects
 from napari_clickseg.models.registry import (
     build_model,
     get_model_info,
@@ -31,7 +32,6 @@ from napari_clickseg.models.registry import (
     user_models_dir,
 )
 from napari_clickseg.models.weights_io import WeightsError
-from _shapes import write_mask
 
 GOOD = np.random.default_rng(0).integers(0, 255, (48, 64), dtype=np.uint8)
 

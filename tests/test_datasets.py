@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 import tifffile
+from _shapes import write_mask
 
 from napari_clickseg.data import datasets
 from napari_clickseg.data.datasets import ObjectSample, load_objects
-from _shapes import write_mask
 
 
 def _image(h=40, w=50, seed=0, rgb=True):

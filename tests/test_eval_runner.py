@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from napari_clickseg.core.clicks import Click
+from napari_clickseg.data.datasets import ObjectSample
 from napari_clickseg.eval.latency import latency_stats, t_total
 from napari_clickseg.eval.report import format_table, write_report
 from napari_clickseg.eval.runner import evaluate
-from napari_clickseg.data.datasets import ObjectSample
 from napari_clickseg.models.base import BasePredictor
 
 CONTRACT_KEYS = {

@@ -12,6 +12,7 @@ from napari_clickseg import cli
 from napari_clickseg.models import registry
 from napari_clickseg.models.base import BasePredictor
 
+
 @pytest.fixture(autouse=True)
 def _only_evaluate(monkeypatch):
     """Build the CLI with the evaluate sub-command alone (other sub-commands are not under test)."""

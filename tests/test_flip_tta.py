@@ -149,8 +149,8 @@ def test_evaluate_cli_flip_tta(tmp_path):
 
 
 def test_flip_suffix_round_trip_and_bench_builds_it():
-    from napari_clickseg.eval.benchmark import _build
     from napari_clickseg.core.predictor import flip_name, split_flip
+    from napari_clickseg.eval.benchmark import _build
 
     assert split_flip("fdrn+flip") == ("fdrn", True) and split_flip("ritm-like@192") == ("ritm-like@192", False)
     assert flip_name(*split_flip("fdrn+flip")) == "fdrn+flip" and flip_name("fdrn", False) == "fdrn"

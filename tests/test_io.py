@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tifffile
+from _shapes import write_mask
 
 from napari_clickseg.data import readers as io
-from _shapes import write_mask
 
 
 def _write_png(path, arr):

@@ -7,8 +7,8 @@ import pytest
 import tifffile
 
 from napari_clickseg.cli import main
-from napari_clickseg.data.datasets import load_objects
 from napari_clickseg.core.image import validate_slice
+from napari_clickseg.data.datasets import load_objects
 from napari_clickseg.data.readers import read_labels
 
 

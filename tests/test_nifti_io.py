@@ -19,8 +19,8 @@ def _save(path, arr_xyz, zooms):
 
 
 def test_core_nifti_round_trip_keeps_axis_order_spacing_and_affine(tmp_path):
-    from napari_clickseg.data.readers import read_volume
     from napari_clickseg.core.nifti import read_nifti, write_nifti
+    from napari_clickseg.data.readers import read_volume
 
     xyz = np.random.default_rng(0).integers(0, 1000, (20, 16, 5)).astype(np.int16)  # (x, y, z)
     src = _save(tmp_path / "t1.nii.gz", xyz, (0.5, 0.75, 3.0))

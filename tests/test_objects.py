@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from napari_clickseg.core.labels import LabelHistory, Edit
+from napari_clickseg.core.labels import Edit, LabelHistory
 from napari_clickseg.core.objects import erase_object, largest_slice, object_stats
 
 

@@ -9,7 +9,11 @@ import pytest
 
 from napari_clickseg.core.clicks import Box, Click
 from napari_clickseg.core.persistence import (
-    AnnotationFile, ObjectRecord, load_annotation, save_annotation, sidecar_path,
+    AnnotationFile,
+    ObjectRecord,
+    load_annotation,
+    save_annotation,
+    sidecar_path,
 )
 
 

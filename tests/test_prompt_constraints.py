@@ -7,7 +7,7 @@ import pytest
 
 from napari_clickseg import build_model
 from napari_clickseg.core.clicks import Box, Click
-from napari_clickseg.core.prompt_constraints import box_mask, bound_to_box, keep_clicked_components
+from napari_clickseg.core.prompt_constraints import bound_to_box, box_mask, keep_clicked_components
 
 
 def _two_discs(shape=(120, 200), r=15) -> np.ndarray:

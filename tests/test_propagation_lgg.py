@@ -21,8 +21,8 @@ def _bench():
 
 
 def test_propagation_from_the_largest_slice_stops_at_the_object_ends(shared_data):
-    from napari_clickseg.data.readers import read_volume
     from napari_clickseg.core.volume import PropagationConfig
+    from napari_clickseg.data.readers import read_volume
     from napari_clickseg.models.registry import load_model
 
     bench = _bench()

@@ -5,15 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from test_train import TINY_NET, tiny_config
+from test_train_engine import CPU, fixed_batch
 
 from napari_clickseg.models.networks import build_network
 from napari_clickseg.models.weights_io import WeightsError, save_model, warm_start_network
 from napari_clickseg.train.config import ClickSection, LossSection, config_from_dict, config_to_dict
 from napari_clickseg.train.iterative import train_step
 from napari_clickseg.train.losses import boundary_band, boundary_loss
-
-from test_train import TINY_NET, tiny_config
-from test_train_engine import CPU, fixed_batch
 
 SQUARE = torch.zeros(1, 1, 16, 16)
 SQUARE[..., 4:12, 4:12] = 1

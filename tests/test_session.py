@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from napari_clickseg.core.clicks import Box, Click
-from napari_clickseg.core.session import InteractiveSession
 from napari_clickseg.core.predictor import NoImageError
+from napari_clickseg.core.session import InteractiveSession
 from napari_clickseg.models.base import BasePredictor
 
 

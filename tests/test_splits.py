@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from napari_clickseg.data.splits import DATASETS, V1_DATASETS, VALIDATION, ranked_fraction, split_names
+from napari_clickseg.data.splits import (
+    DATASETS,
+    V1_DATASETS,
+    VALIDATION,
+    ranked_fraction,
+    split_names,
+)
 
 
 def test_every_dataset_has_a_recorded_rule():

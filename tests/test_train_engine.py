@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from test_train import TINY_NET, tiny_config
 
 from napari_clickseg.train.config import ClickSection, config_from_dict
 from napari_clickseg.train.iterative import make_prompts, train_step
@@ -12,8 +13,6 @@ from napari_clickseg.train.loop import TrainLoop
 from napari_clickseg.train.precision import Precision, cpu_has_bf16, resolve_precision
 from napari_clickseg.train.sampler import other_target
 from napari_clickseg.train.step_data import StepData, step_batches
-
-from test_train import TINY_NET, tiny_config
 
 CPU = torch.device("cpu")
 

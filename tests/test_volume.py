@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from napari_clickseg.core.volume import PropagationConfig, mask_iou, prompts_from_mask, propagate, propagate_between
+from napari_clickseg.core.volume import (
+    PropagationConfig,
+    mask_iou,
+    prompts_from_mask,
+    propagate,
+    propagate_between,
+)
 from napari_clickseg.models.registry import load_model
 
 

@@ -12,7 +12,13 @@ import torch
 from napari_clickseg import build_model, load_model
 from napari_clickseg.core.clicks import Click
 from napari_clickseg.models.networks import build_network
-from napari_clickseg.models.weights_io import WeightsError, load_network, read_card, save_model, sha256_file
+from napari_clickseg.models.weights_io import (
+    WeightsError,
+    load_network,
+    read_card,
+    save_model,
+    sha256_file,
+)
 
 SMALL = {"crop_size": 64, "encoder": {"stem": 8, "low": 8, "mid": 8, "high": 16, "key": 8, "blocks": (1, 1, 1)}}
 

@@ -8,7 +8,12 @@ import torch
 
 from napari_clickseg.core.clicks import Box, Click
 from napari_clickseg.core.zoom import Roi, ZoomConfig, compute_roi, full_roi
-from napari_clickseg.models.roi import crop_image_to_roi, crop_to_roi, map_points_to_roi, paste_from_roi
+from napari_clickseg.models.roi import (
+    crop_image_to_roi,
+    crop_to_roi,
+    map_points_to_roi,
+    paste_from_roi,
+)
 
 
 def _to_crop(points: np.ndarray, roi: Roi, size: int) -> np.ndarray:

@@ -19,6 +19,7 @@ do, never a bare traceback from inside a decoder. The dataset loader built on th
 from __future__ import annotations
 
 from pathlib import Path
+
 import numpy as np
 
 __all__ = [

@@ -66,8 +66,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from ..data.datasets import load_objects
     from ..core.predictor import flip_name
+    from ..data.datasets import load_objects
     from ..models.registry import load_model
     from .report import format_table, write_report
     from .runner import EvalConfig, evaluate

@@ -24,7 +24,6 @@ from typing import Callable, Hashable, Iterable
 import numpy as np
 
 from ..core.clicks import Click
-from ..core.predictor import Predictor
 from ..core.metrics import (
     DEFAULT_TARGETS,
     boundary_iou,
@@ -35,6 +34,7 @@ from ..core.metrics import (
     noc_nof,
     normalized_auc,
 )
+from ..core.predictor import Predictor
 from ..core.simulate import Clicker
 from ..data.datasets import ObjectSample
 from .latency import LatencyStats, latency_stats

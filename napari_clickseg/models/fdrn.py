@@ -37,10 +37,22 @@ from torch import Tensor, nn
 
 from ..core.modulation import MFPConfig
 from .fdrn_encoder import (
-    Encoder, EncoderConfig, as_encoder_config, check_crop_size, dataclass_from_dict, prepare_encoder_input,
+    Encoder,
+    EncoderConfig,
+    as_encoder_config,
+    check_crop_size,
+    dataclass_from_dict,
+    prepare_encoder_input,
 )
 from .guidance import HeadInputs, mfp_inputs, prepare_head_inputs
-from .layers import ConvBNReLU, NonLocalAttention, ScaledAdd, SepResBlock, SparseGraphPropagation, imagenet_normalize
+from .layers import (
+    ConvBNReLU,
+    NonLocalAttention,
+    ScaledAdd,
+    SepResBlock,
+    SparseGraphPropagation,
+    imagenet_normalize,
+)
 from .refiner import Refiner
 from .roi import crop_to_roi
 

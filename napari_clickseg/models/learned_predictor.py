@@ -45,9 +45,9 @@ from torch import nn
 
 from ..core.clicks import Box, Click
 from ..core.image import normalize_slice
+from ..core.predictor import MASK_THRESHOLD, UntrainedModelWarning
 from ..core.prompt_constraints import bound_to_box, keep_clicked_components
 from ..core.zoom import Roi, ZoomConfig, compute_roi
-from ..core.predictor import MASK_THRESHOLD, UntrainedModelWarning
 from .base import BasePredictor
 from .device import inference_dtype, prepare_for_inference, resolve_device
 from .roi import paste_from_roi

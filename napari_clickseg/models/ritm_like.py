@@ -21,7 +21,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..core.modulation import MFPConfig
-from .fdrn_encoder import Encoder, EncoderConfig, as_encoder_config, check_crop_size, dataclass_from_dict
+from .fdrn_encoder import (
+    Encoder,
+    EncoderConfig,
+    as_encoder_config,
+    check_crop_size,
+    dataclass_from_dict,
+)
 from .guidance import HeadInputs, mfp_inputs, prepare_head_inputs
 from .layers import Conv1S, ConvBNReLU, ScaledAdd, SepResBlock
 

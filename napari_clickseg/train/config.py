@@ -10,11 +10,12 @@ below) but unknown keys or wrong types are errors that name the key, e.g.
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 __all__ = [
     "ModelSection", "AppearanceSection", "DataSection", "ClickSection", "OptimSection", "ValidationSection",

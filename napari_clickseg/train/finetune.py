@@ -269,6 +269,7 @@ def finetune(
     """
     import torch
 
+    from ..data.datasets import ObjectSample
     from ..models.device import resolve_device
     from ..models.registry import user_models_dir
     from ..models.weights_io import save_model
@@ -276,7 +277,6 @@ def finetune(
     from .loop import Score, TrainLoop
     from .precision import resolve_precision
     from .step_data import StepData
-    from ..data.datasets import ObjectSample
     from .validation import validate_network
 
     cfg = config or FinetuneConfig()

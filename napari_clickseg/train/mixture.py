@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..data.real_data import RealImageSet, data_root
+from ..data.synthetic import KINDS, generate
 from .augment import appearance, crop_around, flip_rotate, object_scale
 from .config import TrainConfig
-from ..data.real_data import RealImageSet, data_root
 from .sampler import choose_target
-from ..data.synthetic import KINDS, generate
 
 __all__ = ["TrainSample", "DataMixture", "to_rgb_float", "percentile_range"]
 

@@ -30,11 +30,11 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from ..data.splits import VALIDATION
 from .config import TrainConfig, config_to_dict
 from .loop import Score, TrainLoop
 from .mixture import DataMixture
 from .precision import resolve_precision
-from ..data.splits import VALIDATION
 from .step_data import StepData, sample_source
 
 __all__ = ["Trainer", "TrainSummary", "build_training_network"]

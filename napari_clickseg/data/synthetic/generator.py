@@ -16,11 +16,11 @@ shading, gray <-> RGB) so no kind has a fixed look.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import numpy as np
 from scipy import ndimage as ndi
 
 from ...core.labels import object_ids
-
 from .glands import gland_image, stain_to_rgb
 from .membranes import membrane_image
 from .mri import mri_image
