@@ -105,7 +105,7 @@ def build_panel(w: Any) -> Controls:
         labels_combo=QComboBox(), source_combo=QComboBox(), model_combo=RefreshingCombo(w.refresh_models),
         device_combo=QComboBox(), active_box=QCheckBox("annotator active (mouse clicks add prompts)"),
         background_box=QCheckBox("predict in background (UI stays responsive with slow models)"),
-        flip_box=QCheckBox("flip TTA (learned models: also predict the mirror image; ~1.5x time per click)"),
+        flip_box=QCheckBox("flip TTA (learned models: also predict the mirror image; slower clicks)"),
         overwrite_box=QCheckBox("overwrite existing objects"), object_id=QSpinBox(), min_iou=QSpinBox(),
         polarity_label=QLabel(), status=QLabel(""),
     )

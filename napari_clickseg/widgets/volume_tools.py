@@ -11,12 +11,12 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import numpy as np
 from napari.qt.threading import create_worker
 from napari.utils import progress
 from napari.utils.notifications import show_error, show_info, show_warning
 
 from ..core.feature_cache import feature_key
+from ..core.labels import labelled_slices, object_ids
 from ..core.volume import PropagationConfig, propagate, propagate_between
 from .wording import STOP_WORDS, slice_words, slices_words
 from .workers import precompute_features, run_propagation
@@ -40,8 +40,7 @@ class VolumeTools:
         for r in reversed(doc.records):
             if r.index == index and doc.object_mask(r.label_id, index).any():
                 return r.label_id, index
-        ids = np.unique(doc.labels[index])
-        ids = ids[ids > 0]
+        ids = object_ids(doc.labels[index])
         return (int(ids[-1]), index) if ids.size else None
 
     def propagate(self, direction: int, label_id: int | None = None) -> Any:
@@ -70,7 +69,7 @@ class VolumeTools:
         stops: dict[int, str] = {}  # slice -> why the propagation stopped before it
         common = dict(config=cfg, feature_store=store, key_fn=key_fn, on_stop=stops.__setitem__)
         if direction == 0:
-            others = [k for k in np.nonzero((lab == lid).reshape(lab.shape[0], -1).any(1))[0] if abs(k - z) > 1]
+            others = [k for k in labelled_slices(lab == lid) if abs(k - z) > 1]
             if not others:
                 show_warning(f"clickseg: object {lid} is on no other slice (at least 2 away) to propagate between")
                 return None
