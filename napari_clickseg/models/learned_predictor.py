@@ -105,6 +105,9 @@ class LearnedPredictor(BasePredictor):
         windowed: slices larger than the encoder's input are segmented in windows around the
             object (see the module docstring); False encodes every slice whole (downscaled).
         max_windows: encoded windows of a large slice kept in memory (LRU).
+        max_window_scale: largest downscale of a window (a window covers at most
+            ``max_window_scale * encoder.max_side`` native pixels a side; objects larger than
+            that are segmented at that scale, clipped to the window).
 
     Attributes:
         trained: whether the weights were trained (False: random weights).
@@ -134,6 +137,7 @@ class LearnedPredictor(BasePredictor):
         click_components: bool = CLICK_COMPONENTS_DEFAULT,
         windowed: bool = True,
         max_windows: int = 6,
+        max_window_scale: int = 8,
     ) -> None:
         super().__init__()
         self.device = resolve_device(device)
@@ -154,6 +158,7 @@ class LearnedPredictor(BasePredictor):
         self.click_components = bool(click_components)
         self.windowed = bool(windowed)
         self.max_windows = int(max_windows)
+        self.max_window_scale = int(max_window_scale)
         encoder = getattr(net.config, "encoder", None)
         #: window side of large slices (the encoder's input side)
         self.window_side = int(getattr(encoder, "max_side", 1024))
@@ -227,7 +232,7 @@ class LearnedPredictor(BasePredictor):
         src = check_lazy_slice(image)
         self._features = WindowedSlice(
             src, self.window_side, self._encode_window, self._predict_window, zoom=self.zoom,
-            threshold=MASK_THRESHOLD, max_windows=self.max_windows,
+            threshold=MASK_THRESHOLD, max_windows=self.max_windows, max_scale=self.max_window_scale,
         )
         self._shape = tuple(shape[:2])
         self.encode_count += 1

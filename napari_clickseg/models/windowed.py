@@ -44,8 +44,9 @@ from ..core.zoom import ZoomConfig, compute_roi
 
 __all__ = ["WindowedSlice", "KEEP_ABOVE"]
 
-#: probabilities at or below this are stored as 0 (outside the object's rectangle)
-KEEP_ABOVE = 1e-3
+#: probabilities at or below this are stored as 0 outside the rectangle of those above it (far
+#: below the mask threshold; keeps a prediction's memory that of its object, not its window)
+KEEP_ABOVE = 0.05
 
 Encode = Callable[[np.ndarray], Any]
 PredictIn = Callable[[Any, tuple[int, int], tuple[Click, ...], "np.ndarray | None", "Box | None"], np.ndarray]
