@@ -20,11 +20,14 @@ from .window import DENSE_MAX_PIXELS, Window
 __all__ = [
     "is_in_memory",
     "finest_level",
+    "SliceView",
+    "lazy_slice",
     "slice_shape",
     "check_lazy_slice",
     "is_large",
     "read_window",
     "lazy_key",
+    "slice_key",
     "open_lazy",
 ]
 
@@ -38,11 +41,58 @@ def is_in_memory(image: Any) -> bool:
 
 
 def finest_level(image: Any) -> Any:
-    """The full-resolution level of a multiscale image (a list/tuple of levels, finest first,
-    as napari stores them); any other array is returned as it is."""
-    if isinstance(image, (list, tuple)) and image and hasattr(image[0], "shape"):
+    """The full-resolution level of a multiscale image (a sequence of levels such as napari's
+    ``MultiScaleData`` or a list; the level with the most pixels); any array is returned as it is."""
+    if isinstance(image, Sequence) and not isinstance(image, (str, bytes)) and len(image) and hasattr(image[0], "shape"):
         return max(image, key=lambda lvl: int(np.prod(lvl.shape[:2])))
     return image
+
+
+class SliceView:
+    """One 2D slice of a lazy array, still lazy: ``view[rows, cols]`` reads only that part.
+
+    Args:
+        data: array-like of shape ``(*lead, H, W[, C])``, or ``(C, *lead, H, W)`` with ``channels``.
+        lead: leading (slice) index, e.g. ``(z,)``.
+        channels: when given, the first axis of ``data`` holds channels and these (at most 3)
+            are stacked last.
+    """
+
+    def __init__(self, data: Any, lead: Sequence[int] = (), channels: Sequence[int] | None = None) -> None:
+        self.data = data
+        self.lead = tuple(int(v) for v in lead)
+        self.channels = None if channels is None else tuple(int(c) for c in channels)
+        skip = len(self.lead) + (1 if self.channels is not None else 0)
+        shape = tuple(int(v) for v in data.shape[skip:])
+        if self.channels is not None and len(self.channels) > 1:
+            shape = shape + (len(self.channels),)
+        self.shape = shape
+        self.dtype = np.dtype(data.dtype)
+        self.ndim = len(shape)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        """The whole slice (reads it all: for slices that fit in memory)."""
+        out = self[:, :]
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        key = key if isinstance(key, tuple) else (key,)
+        if self.channels is None:
+            return np.asarray(self.data[(*self.lead, *key)])
+        parts = [np.asarray(self.data[(c, *self.lead, *key[:2])]) for c in self.channels]
+        return parts[0] if len(parts) == 1 else np.stack(parts, axis=-1)
+
+
+def lazy_slice(data: Any, lead: Sequence[int] = (), channels: Sequence[int] | None = None) -> Any:
+    """Slice ``lead`` of ``data`` (channels last): numpy for numpy input, a lazy ``SliceView``
+    (reading nothing yet) for any other array-like. Multiscale input: its finest level."""
+    data = finest_level(data)
+    if isinstance(data, np.ndarray):
+        if channels is None:
+            return data[tuple(lead)]
+        arr = np.stack([data[(c, *lead)] for c in channels], axis=-1)
+        return arr[..., 0] if arr.shape[-1] == 1 else arr
+    return SliceView(data, lead, channels)
 
 
 def slice_shape(image: Any) -> tuple[int, ...]:
@@ -123,8 +173,20 @@ def lazy_key(image: Any, model_name: str, preprocessing: str = "percentile-1-99"
     the object's identity (for zarr arrays their store path). Two different lazy slices never
     share a key within one process; the same one does."""
     img = finest_level(image)
+    if isinstance(img, SliceView):
+        return lazy_key(img.data, model_name, preprocessing) + f"|{img.lead}|{img.channels}"
     where = getattr(img, "store_path", None) or getattr(img, "name", None) or id(img)
     return f"lazy|{model_name}|{preprocessing}|{type(img).__name__}|{where}|{np.dtype(img.dtype).str}|{tuple(img.shape)}"
+
+
+def slice_key(image: Any, model_name: str, preprocessing: str = "percentile-1-99") -> str:
+    """Feature-cache key of a slice: ``core.feature_cache.feature_key`` (a content hash) for
+    numpy slices, ``lazy_key`` (no pixel read) for lazy ones."""
+    if isinstance(image, np.ndarray):
+        from .feature_cache import feature_key
+
+        return feature_key(image, model_name, preprocessing)
+    return lazy_key(image, model_name, preprocessing)
 
 
 def open_lazy(path: str | Path, level: int = 0, series: int = 0) -> Any:

@@ -12,7 +12,12 @@ Which window (deterministic, so ``predict`` stays a pure function of its inputs)
 * the region that must fit: the bounding box of the previous mask, the positive clicks and
   the box, grown by the Zoom-In rule (``core.zoom.compute_roi``); for an object's first click
   (no mask yet, no box) the click itself with ``zoom.min_crop`` around it;
-* the smallest-scale grid window holding that region;
+* the window of the smallest scale that holds that region: the one centred on the object's
+  first positive click (or its box) when it holds the region (the object's "home" window:
+  an object's later clicks usually stay in it, and its content is the click's surroundings,
+  not an arbitrary grid cell: on 12 MoNuSeg nuclei the first-click IoU against the same
+  nucleus on its own tile went from 0.44 (grid) to 0.49 (centred), tile 0.54), else the
+  nearest grid window;
 * if the predicted mask then touches a side of the window that lies inside the slice, the
   object is larger than the window: the region grows to the mask and the next scale (2x the
   side, read at 2x downscale) is tried, up to ``max_scale`` or the whole slice.
@@ -93,6 +98,8 @@ class WindowedSlice:
         self.threshold = float(threshold)
         self.max_windows = max(int(max_windows), 1)
         self.max_scale = int(max_scale)
+        #: prefer the window centred on the first positive click (see the module docstring)
+        self.centre_first = True
         self._cache: OrderedDict[tuple[int, ...], Any] = OrderedDict()
         self.encodes = 0
         self.last_window: Window | None = None
@@ -151,6 +158,9 @@ class WindowedSlice:
         scale = 1
         while True:
             window = choose_window(self.shape, region, self.side, min_scale=scale, max_scale=self.max_scale)
+            home = self._home(clicks, box, window.scale)
+            if self.centre_first and home is not None and home.contains(region):
+                window = home
             new = self._predict_window(window, clicks, prev, box)
             self.last_window = window
             grow = self._outgrows(window, new)
@@ -160,6 +170,18 @@ class WindowedSlice:
             scale = window.scale * 2
         out = prev if prev is not None else WindowedMap.empty(self.shape)
         return out.with_rectangle(window.bounds[:2], new).trimmed(KEEP_ABOVE)
+
+    def _home(self, clicks: tuple[Click, ...], box: Box | None, scale: int) -> Window | None:
+        """The window of ``scale`` centred on the object's first positive click (or the box)."""
+        first = next((c for c in clicks if c.is_positive), None)
+        if first is None and box is None:
+            return None
+        r, c = (first.row, first.col) if first is not None else box.center
+        n = self.side * scale
+        h, w = self.shape
+        r0 = 0 if n >= h else min(max(r - n // 2, 0), h - n)
+        c0 = 0 if n >= w else min(max(c - n // 2, 0), w - n)
+        return Window(r0, c0, min(n, h), min(n, w), scale)
 
     def _outgrows(self, window: Window, prob: np.ndarray) -> tuple[int, int, int, int] | None:
         """The mask's native bounds when it touches a side of ``window`` inside the slice."""

@@ -23,8 +23,9 @@ from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import QWidget
 
 from ..core.clicks import Click
-from ..core.feature_cache import FeatureCache, default_cache_dir, feature_key, model_identity
+from ..core.feature_cache import FeatureCache, default_cache_dir, model_identity
 from ..core.labels import Edit, LabelHistory, commit_mask, next_free_id
+from ..core.lazy_image import slice_key
 from ..core.persistence import ObjectRecord
 from ..core.session import InteractiveSession, SessionHistory
 from ..models.registry import get_model_info, list_models, load_model
@@ -365,7 +366,7 @@ class AnnotatorWidget(QWidget):
                 self._slice_history.popitem(last=False)
         image = self.geometry.get_slice(index)
         try:
-            self.session.set_image(image, key=feature_key(image, self.model_key))
+            self.session.set_image(image, key=slice_key(image, self.model_key))
         except (ValueError, TypeError) as err:
             show_error(f"clickseg: {slice_words(index)} cannot be segmented: {err}")
             self._index = None
