@@ -92,3 +92,44 @@ def test_open_lazy_reads_tiles_of_a_tiled_tiff(tmp_path):
     assert np.array_equal(np.asarray(open_lazy(zarr_dir)[10:20, 30:40]), img[10:20, 30:40])
     with pytest.raises(FileNotFoundError):
         open_lazy(tmp_path / "missing.tif")
+
+
+def test_annotate_opens_large_tiled_tiffs_and_zarr_folders_lazily(tmp_path):
+    tifffile = pytest.importorskip("tifffile")
+    from napari_clickseg.core.lazy_image import open_pyramid, opens_lazily
+    from napari_clickseg.widgets.command import _load_image
+
+    big = np.zeros((4200, 4200), np.uint8)
+    big[100:200, 300:400] = 200
+    path = tmp_path / "big.tif"
+    with tifffile.TiffWriter(path) as tw:
+        tw.write(big, tile=(512, 512), subifds=1)
+        tw.write(big[::2, ::2], tile=(512, 512), subfiletype=1)
+    small = tmp_path / "small.tif"
+    tifffile.imwrite(small, big[:1000, :1000], tile=(256, 256))
+    assert opens_lazily(path) and not opens_lazily(small)
+    data, rgb, extra = _load_image(path)
+    assert extra == {"multiscale": True} and not rgb and [lvl.shape for lvl in data] == [(4200, 4200), (2100, 2100)]
+    assert not isinstance(data[0], np.ndarray) and int(np.asarray(data[0][150, 350])) == 200
+    arr, _, extra = _load_image(small)
+    assert isinstance(arr, np.ndarray) and extra == {}
+    group = zarr.open_group(str(tmp_path / "ome.zarr"), mode="w")
+    group.create_array("0", shape=(5000, 5000), chunks=(1024, 1024), dtype="u1")
+    group.create_array("1", shape=(2500, 2500), chunks=(1024, 1024), dtype="u1")
+    assert opens_lazily(tmp_path / "ome.zarr")
+    assert [lvl.shape for lvl in open_pyramid(tmp_path / "ome.zarr")] == [(5000, 5000), (2500, 2500)]
+
+
+@pytest.mark.slow
+def test_evaluate_runs_on_a_lazy_slide():
+    from napari_clickseg.eval.runner import evaluate
+
+    z, disk, _ = _slide(shape=(5000, 5000), at=(3000, 1000))
+    gt = np.zeros(z.shape, bool)
+    gt[3000:4000, 1000:2000] = disk
+    p = load_model("fdrn", device="cpu")
+    result = evaluate(p, [{"image": da.from_array(z, chunks=1024), "gt": gt, "name": "disc"}],
+                      max_clicks=2, warmup=False)
+    ious = result.objects[0].ious
+    assert len(ious) == 2 and ious[-1] > 0.85
+    assert p.windowed_slice is not None and p.windowed_slice.encodes == 1

@@ -29,6 +29,8 @@ __all__ = [
     "lazy_key",
     "slice_key",
     "open_lazy",
+    "open_pyramid",
+    "opens_lazily",
 ]
 
 #: rows read at once when a window is downscaled (bounds the memory of ``read_window``)
@@ -226,3 +228,37 @@ def open_lazy(path: str | Path, level: int = 0, series: int = 0) -> Any:
             raise ValueError(f"{p} has no array for level {level} (arrays: {keys})")
         node = node[name]
     return node
+
+
+def open_pyramid(path: str | Path, series: int = 0) -> list[Any]:
+    """Every resolution level of a tiled TIFF / OME-TIFF pyramid or an OME-Zarr group, finest
+    first, each a lazy ``zarr.Array`` (a single-level image gives a list of one)."""
+    p = Path(path)
+    if p.suffix.lower() in (".tif", ".tiff", ".btf"):
+        import tifffile
+
+        with tifffile.TiffFile(p) as tf:
+            n = len(tf.series[series].levels)
+        return [open_lazy(p, level=k, series=series) for k in range(n)]
+    import zarr
+
+    node = zarr.open(str(p), mode="r") if p.is_dir() else None
+    if isinstance(node, zarr.Group):
+        names = sorted((k for k, _ in node.arrays()), key=lambda k: (not k.isdigit(), int(k) if k.isdigit() else 0, k))
+        return [node[k] for k in names]
+    return [open_lazy(p)]
+
+
+def opens_lazily(path: str | Path) -> bool:
+    """Whether ``clickseg annotate`` opens ``path`` lazily: a zarr folder, or a tiled TIFF whose
+    full-resolution slice has more than ``DENSE_MAX_PIXELS`` pixels (smaller files are read)."""
+    p = Path(path)
+    if p.is_dir():
+        return (p / "zarr.json").is_file() or (p / ".zarray").is_file() or (p / ".zgroup").is_file()
+    if p.suffix.lower() not in (".tif", ".tiff", ".btf"):
+        return False
+    import tifffile
+
+    with tifffile.TiffFile(p) as tf:
+        page = tf.pages[0]
+        return bool(page.is_tiled) and is_large((page.imagelength, page.imagewidth))

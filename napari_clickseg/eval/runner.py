@@ -34,6 +34,7 @@ from ..core.metrics import (
     normalized_auc,
 )
 from ..core.simulate import Clicker
+from ..core.window import WindowedMap
 from .latency import LatencyStats, latency_stats
 
 __all__ = ["EvalConfig", "ObjectResult", "EvalResult", "evaluate"]
@@ -187,7 +188,8 @@ def evaluate(
 
     Args:
         predictor: a Predictor (``set_image`` once per image, ``predict`` once per click).
-        objects: iterable of samples with ``image`` (HxW or HxWxC), ``gt`` (HxW bool), ``name``
+        objects: iterable of samples with ``image`` (HxW or HxWxC; numpy, or lazy - dask, zarr -
+            for predictors that read windows, see ``core.session``), ``gt`` (HxW bool), ``name``
             (str), and optionally ``ignore`` (HxW bool, True = not scored) and ``image_key``
             (hashable; consecutive samples with the same key share one encoder run). Objects or
             dicts with these keys both work.
@@ -260,6 +262,8 @@ def _run_object(predictor: Any, clicker: Clicker, gt: np.ndarray, ignore: np.nda
         click_ms.append((time.perf_counter() - t0) * 1000.0)
         prev_prob = prob
         pred = prob > cfg.threshold
+        if isinstance(pred, WindowedMap):  # a large slice: the simulator needs the dense mask
+            pred = pred.to_dense(max_pixels=None)
         ious.append(iou(pred, gt, ignore))
     return ObjectResult(
         index=-1, name="", image_key=None, area=int(np.count_nonzero(gt)), ious=ious,
