@@ -18,7 +18,7 @@ reference median the targets are relative to. Targets (issue 17): slide IoU with
 tile's, first click <= 1.5 s, next clicks <= 3x the 512 median, peak RSS <= 1.5 GB; memory case
 peak <= 3x the image size, clicks <= 3x the 512 median.
 
-    python benchmarks/bench_large_slide.py                     # both cases, fdrn, 5 nuclei x 4 clicks
+    python benchmarks/bench_large_slide.py                     # both cases, fdrn, 10 nuclei x 4 clicks
     python benchmarks/bench_large_slide.py --quick             # a 5000x5000 slide and a 2000x2000 image
     python benchmarks/bench_large_slide.py --case slide --zarr /tmp/slide.zarr --out result.json
 
@@ -286,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--case", choices=["all", "slide", "memory"], default="all")
     ap.add_argument("--side", type=int, default=20000, help="side of the lazy slide")
     ap.add_argument("--memory-side", type=int, default=8000, help="side of the in-memory slide")
-    ap.add_argument("--objects", type=int, default=5, help="nuclei clicked")
+    ap.add_argument("--objects", type=int, default=10, help="nuclei clicked")
     ap.add_argument("--clicks", type=int, default=4, help="clicks per nucleus")
     ap.add_argument("--zarr", type=Path, default=None, help="write the slide to this zarr folder and open it lazily")
     ap.add_argument("--quick", action="store_true", help="a 5000x5000 slide, a 2000x2000 image, 2 nuclei x 2 clicks")
