@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _shapes import disk_image
 
 from napari_clickseg import Click, build_model, load_model
 from napari_clickseg.core.labels import commit_mask
@@ -11,8 +12,6 @@ from napari_clickseg.core.lazy_image import lazy_key, open_lazy
 from napari_clickseg.core.metrics import iou
 from napari_clickseg.core.session import InteractiveSession
 from napari_clickseg.core.window import WindowedMap
-
-from _shapes import disk_image
 
 zarr = pytest.importorskip("zarr")
 da = pytest.importorskip("dask.array")

@@ -11,13 +11,12 @@ import warnings
 
 import numpy as np
 import pytest
+from _shapes import disk_image
 
 from napari_clickseg import build_model, load_model
 from napari_clickseg.core.clicks import Box, Click
 from napari_clickseg.core.metrics import iou
 from napari_clickseg.core.window import WindowedMap
-
-from _shapes import disk_image
 
 
 def _random(name: str = "fdrn"):
@@ -59,7 +58,7 @@ def test_small_slices_give_bit_identical_results_with_windowing_on(shape):
         assert p.windowed_slice is None
     first = [p.predict(clicks[:1]) for p in (on, off)]
     assert isinstance(first[0], np.ndarray) and np.array_equal(first[0], first[1])
-    second = [p.predict(clicks, prev_prob=f) for p, f in zip((on, off), first)]
+    second = [p.predict(clicks, prev_prob=f) for p, f in zip((on, off), first, strict=True)]
     assert np.array_equal(second[0], second[1])
     box = Box(10, 20, shape[0] // 2, shape[1] // 2)
     assert np.array_equal(on.predict(clicks, box=box), off.predict(clicks, box=box))

@@ -155,7 +155,7 @@ def commit_mask(
     box = mask_bbox(mask)
     if box is None:
         return None
-    at = tuple(slice(b.start + o, b.stop + o) for b, o in zip(box, offset))
+    at = tuple(slice(b.start + o, b.stop + o) for b, o in zip(box, offset, strict=True))
     region = tuple(slice(v, v + 1) for v in index) + at
     before = np.array(labels[region], copy=True)
     m = mask[box].reshape(before.shape)

@@ -119,7 +119,7 @@ def check_lazy_slice(image: Any, name: str = "image") -> Any:
     if not hasattr(img, "shape") or not hasattr(img, "dtype") or not hasattr(img, "__getitem__"):
         raise TypeError(f"{name} ({type(image).__name__}) is not an array; pass numpy, dask or zarr arrays")
     dtype = np.dtype(img.dtype)
-    if not (np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.floating) or dtype == bool):
+    if not (np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.floating) or dtype == np.bool_):
         raise TypeError(f"{name} has dtype {dtype}; expected an integer or float image")
     shape = tuple(int(v) for v in img.shape)
     if len(shape) not in (2, 3) or (len(shape) == 3 and shape[-1] > 4):

@@ -53,9 +53,8 @@ import torch
 from torch import nn
 
 from ..core.clicks import Box, Click
-from ..core.image import normalize_slice
-from ..core.image import validate_prob
-from ..core.lazy_image import check_lazy_slice, is_large, slice_shape
+from ..core.image import normalize_slice, validate_prob
+from ..core.lazy_image import check_lazy_slice, finest_level, is_large, slice_shape
 from ..core.prompt_constraints import bound_to_box, keep_clicked_components
 from ..core.window import WindowedMap, as_windowed
 from ..core.zoom import Roi, ZoomConfig, compute_roi
@@ -227,7 +226,7 @@ class LearnedPredictor(BasePredictor):
                     f"{self.name}: a {shape[0]}x{shape[1]} slice is too large to encode whole; "
                     f"keep windowed=True to segment it in windows"
                 )
-            super().set_image(np.asarray(image) if not isinstance(image, np.ndarray) else image)
+            super().set_image(image if isinstance(image, np.ndarray) else np.asarray(finest_level(image)))
             return
         src = check_lazy_slice(image)
         self._features = WindowedSlice(

@@ -67,7 +67,8 @@ class WindowedSlice:
         encode: window image (h, w[, C], raw values) -> features.
         predict_in: (features, (h, w), clicks, prev, box) -> (h, w) float32 probability,
             all in window pixels.
-        zoom: the predictor's Zoom-In parameters (for the region the window must hold).
+        zoom: the predictor's Zoom-In parameters (for the region the window must hold;
+            default ``ZoomConfig()``).
         threshold: probability above which a pixel is in the mask.
         max_windows: encoded windows kept (LRU).
         max_scale: largest downscale of a window.
@@ -84,7 +85,7 @@ class WindowedSlice:
         side: int,
         encode: Encode,
         predict_in: PredictIn,
-        zoom: ZoomConfig = ZoomConfig(),
+        zoom: ZoomConfig | None = None,
         threshold: float = 0.49,
         max_windows: int = 6,
         max_scale: int = 64,
@@ -94,7 +95,7 @@ class WindowedSlice:
         self.side = int(side)
         self.encode = encode
         self.predict_in = predict_in
-        self.zoom = zoom
+        self.zoom = zoom if zoom is not None else ZoomConfig()
         self.threshold = float(threshold)
         self.max_windows = max(int(max_windows), 1)
         self.max_scale = int(max_scale)

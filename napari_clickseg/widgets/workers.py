@@ -40,6 +40,8 @@ def precompute_features(
 ):
     """Generator (for ``thread_worker``): encode every slice not yet cached; yields the slice index.
 
+    Slices the predictor segments in windows (larger than its encoder's input,
+    ``models.windowed``) are skipped: their windows are encoded when clicks need them.
     ``worker.quit()`` stops it between slices.
     """
     predictor = make_predictor()
@@ -47,7 +49,8 @@ def precompute_features(
         key = key_fn(z)
         if store.get(key) is None:
             predictor.set_image(get_slice(z))
-            store.put(key, predictor.get_features())
+            if getattr(predictor, "windowed_slice", None) is None:
+                store.put(key, predictor.get_features())
         yield z
 
 
