@@ -29,7 +29,7 @@ import numpy as np
 
 from .clicks import Box, Click
 from .image import validate_slice
-from .lazy_image import check_lazy_slice, finest_level, is_large, slice_shape
+from .lazy_image import check_lazy_slice, finest_level, is_large
 from .window import WindowedMap
 
 __all__ = ["InteractiveSession", "SessionState", "SessionHistory", "FeatureStore", "DEFAULT_THRESHOLD"]
@@ -146,9 +146,10 @@ class InteractiveSession:
         """The slice to hand to the predictor: numpy (validated), or a large lazy array."""
         if isinstance(image, np.ndarray):
             return validate_slice(image)
-        shape = slice_shape(image)
-        if not is_large(shape):
-            return validate_slice(np.asarray(finest_level(image)))
+        img = finest_level(image)
+        shape = tuple(getattr(img, "shape", ()))
+        if len(shape) < 2 or not is_large(shape):  # small (or not an array): read and checked whole
+            return validate_slice(np.asarray(img) if shape else img)
         if not getattr(self.predictor, "accepts_lazy", False):
             name = getattr(self.predictor, "name", type(self.predictor).__name__)
             raise ValueError(

@@ -53,8 +53,8 @@ import torch
 from torch import nn
 
 from ..core.clicks import Box, Click
-from ..core.image import normalize_slice, validate_prob
-from ..core.lazy_image import check_lazy_slice, finest_level, is_large, slice_shape
+from ..core.image import normalize_slice, validate_prob, validate_slice
+from ..core.lazy_image import check_lazy_slice, finest_level, is_large
 from ..core.prompt_constraints import bound_to_box, keep_clicked_components
 from ..core.window import WindowedMap, as_windowed
 from ..core.zoom import Roi, ZoomConfig, compute_roi
@@ -219,16 +219,19 @@ class LearnedPredictor(BasePredictor):
         off) are encoded now, as ``BasePredictor.set_image``. A larger one, numpy or lazy
         (dask, zarr, a multiscale list: its finest level), is only checked by shape and dtype
         and kept; its windows are read and encoded by ``predict`` as the prompts need them."""
-        shape = slice_shape(image)
-        if not self.windows_slice(shape):
-            if not isinstance(image, np.ndarray) and is_large(shape):
+        img = finest_level(image)
+        shape = tuple(getattr(img, "shape", ()))
+        if len(shape) < 2 or not self.windows_slice(shape):
+            if not isinstance(img, np.ndarray) and len(shape) >= 2 and is_large(shape):
                 raise ValueError(
                     f"{self.name}: a {shape[0]}x{shape[1]} slice is too large to encode whole; "
                     f"keep windowed=True to segment it in windows"
                 )
-            super().set_image(image if isinstance(image, np.ndarray) else np.asarray(finest_level(image)))
+            # anything else (numpy, small lazy arrays, bad input) as BasePredictor takes it
+            super().set_image(img if isinstance(img, np.ndarray) or not shape else np.asarray(img))
             return
-        src = check_lazy_slice(image)
+        # numpy is checked whole (every message of validate_slice); lazy data by shape and dtype
+        src = validate_slice(img) if isinstance(img, np.ndarray) else check_lazy_slice(img)
         self._features = WindowedSlice(
             src, self.window_side, self._encode_window, self._predict_window, zoom=self.zoom,
             threshold=MASK_THRESHOLD, max_windows=self.max_windows, max_scale=self.max_window_scale,
