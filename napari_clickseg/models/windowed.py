@@ -25,8 +25,9 @@ Which window (deterministic, so ``predict`` stays a pure function of its inputs)
 Encoded windows are kept in a bounded LRU cache by (scale, position), so clicks inside a
 window cost a head pass only; a window is encoded when the prompts leave every cached one.
 Each window is percentile-normalised on its own pixels (``core.image.normalize_slice``; a
-constant window becomes all zeros). Negative clicks outside the chosen window are dropped
-(they lie where the map is 0 already); inside it, the previous map outside the head's ROI is
+constant window becomes all zeros). Clicks outside the chosen window are dropped: negative
+ones lie where the map is 0 already, and a positive one can only be outside when the region
+does not fit a window of ``max_scale``; inside it, the previous map outside the head's ROI is
 kept, as on small slices.
 
 The network-specific parts come in as two callables: ``encode(window_image) -> features`` and
@@ -205,10 +206,8 @@ class WindowedSlice:
         inside: list[Click] = []
         for c in clicks:
             (r, q), = window.to_window(np.array([[c.row, c.col]]))
-            if 0 <= round(r) < wh and 0 <= round(q) < ww:
+            if 0 <= round(r) < wh and 0 <= round(q) < ww:  # clicks outside the window are dropped
                 inside.append(Click(min(max(r, 0.0), wh - 1.0), min(max(q, 0.0), ww - 1.0), c.is_positive))
-            elif c.is_positive:  # only at max_scale: keep it on the window's edge
-                inside.append(Click(min(max(r, 0.0), wh - 1.0), min(max(q, 0.0), ww - 1.0), True))
         wbox = None
         if box is not None:
             (a, b), (c_, d) = window.to_window(np.array([[box.row0, box.col0], [box.row1, box.col1]]))
