@@ -148,8 +148,10 @@ def test_gradients_reach_every_parameter(name):
 @pytest.mark.parametrize("name", _quick(LEARNED))
 @pytest.mark.parametrize("shape", [(64, 64), pytest.param((2048, 1536), marks=pytest.mark.slow)])
 def test_small_and_large_slices(name, shape):
-    """64x64 up to 2048x1536: the encoder input is downscaled to <= 1024 px; slice kept as uint8."""
+    """64x64 up to 2048x1536 encoded whole (``windowed=False``; windows: test_windowed_predictor):
+    the encoder input is downscaled to <= 1024 px; slice kept as uint8."""
     p = _build(name)
+    p.windowed = False
     img = np.random.default_rng(0).integers(0, 255, shape, dtype=np.uint8)
     p.set_image(img)
     feats = p.get_features()["features"]
@@ -165,8 +167,10 @@ def test_small_and_large_slices(name, shape):
 
 
 @pytest.mark.slow
-def test_4096_slice_works():
+@pytest.mark.parametrize("windowed", [False, True])
+def test_4096_slice_works(windowed):
     p = _build("fdrn")
+    p.windowed = windowed
     img = np.random.default_rng(0).integers(0, 255, (4096, 4096), dtype=np.uint8)
     p.set_image(img)
     with warnings.catch_warnings():

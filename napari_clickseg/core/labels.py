@@ -7,6 +7,11 @@ writes one 2D mask into one slice of it (``index`` gives the leading coordinates
 Contract: a commit never changes a pixel of another object unless ``overwrite=True``, and every
 commit records only the changed bounding box (before/after values), so undo and redo restore
 the array exactly and cost memory proportional to the object, not the volume.
+
+Huge slices: ``mask`` may be a ``core.window.WindowedMap`` (the object's rectangle at an offset)
+and ``labels`` any array that supports numpy-style slice reads and writes (a ``zarr.Array``:
+only the chunks under the object's bounding box are read and written). ``next_free_id`` then
+reads the array chunk by chunk; pass ``label_id`` to avoid that.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .window import WindowedMap
+
 __all__ = [
     "Patch", "Edit", "LabelHistory", "next_free_id", "object_ids", "labelled_slices", "commit_mask", "mask_bbox",
     "patch_from_changes",
@@ -23,9 +30,20 @@ __all__ = [
 
 
 def next_free_id(labels: np.ndarray) -> int:
-    """The next unused object id: ``max(labels) + 1`` (1 for an empty array)."""
-    arr = np.asarray(labels)
-    return int(arr.max()) + 1 if arr.size else 1
+    """The next unused object id: ``max(labels) + 1`` (1 for an empty array).
+
+    Non-numpy arrays (zarr, dask) are read in blocks of leading-axis rows, never whole.
+    """
+    if isinstance(labels, np.ndarray) or not hasattr(labels, "shape"):
+        arr = np.asarray(labels)
+        return int(arr.max()) + 1 if arr.size else 1
+    if not int(np.prod(labels.shape)):
+        return 1
+    rows = max(int(getattr(labels, "chunks", (1024,))[0] or 1024), 1) if labels.ndim else 1
+    top = 0
+    for a in range(0, labels.shape[0], rows):
+        top = max(top, int(np.asarray(labels[a : a + rows]).max()))
+    return top + 1
 
 
 def object_ids(labels: np.ndarray, min_area: int = 1) -> np.ndarray:
@@ -153,9 +171,17 @@ def commit_mask(
     for i, (v, n) in enumerate(zip(index, labels.shape)):
         if not 0 <= v < n:
             raise ValueError(f"index[{i}] = {v} lies outside 0..{n - 1} (labels shape {labels.shape})")
-    mask = np.asarray(mask, dtype=bool)
-    if mask.shape != labels.shape[-2:]:
-        raise ValueError(f"mask has shape {mask.shape}, but label slices are {labels.shape[-2:]}")
+    offset = (0, 0)
+    if isinstance(mask, WindowedMap):  # the object's rectangle only (huge slices)
+        if mask.fill:
+            raise ValueError("a windowed mask must be False outside its rectangle")
+        if mask.shape != tuple(labels.shape[-2:]):
+            raise ValueError(f"mask has shape {mask.shape}, but label slices are {tuple(labels.shape[-2:])}")
+        offset, mask = mask.offset, np.asarray(mask.data, dtype=bool)
+    else:
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != labels.shape[-2:]:
+            raise ValueError(f"mask has shape {mask.shape}, but label slices are {labels.shape[-2:]}")
     if label_id is None:
         label_id = next_free_id(labels)
     if label_id <= 0:
@@ -165,8 +191,9 @@ def commit_mask(
     box = mask_bbox(mask)
     if box is None:
         return None
-    region = tuple(slice(v, v + 1) for v in index) + box
-    before = labels[region].copy()
+    at = tuple(slice(b.start + o, b.stop + o) for b, o in zip(box, offset, strict=True))
+    region = tuple(slice(v, v + 1) for v in index) + at
+    before = np.array(labels[region], copy=True)
     m = mask[box].reshape(before.shape)
     if not overwrite:
         m = m & (before == 0)

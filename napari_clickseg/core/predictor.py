@@ -109,7 +109,9 @@ class FeatureStore(Protocol):
 def use_slice(predictor: Predictor, image: np.ndarray, key: Hashable | None = None,
               store: FeatureStore | None = None) -> bool:
     """Make ``image`` the predictor's slice: from ``store``'s features for ``key`` if it has them,
-    else by encoding it (and putting the features into ``store`` under ``key``).
+    else by encoding it (and putting the features into ``store`` under ``key``, unless the
+    predictor segments this slice in windows: ``predictor.windowed_slice`` is then set and the
+    windows' features stay in its own cache).
 
     Returns:
         True when the encoder ran, False when stored features were used.
@@ -119,7 +121,9 @@ def use_slice(predictor: Predictor, image: np.ndarray, key: Hashable | None = No
         predictor.set_features(feats)
         return False
     predictor.set_image(image)
-    if store is not None and key is not None:
+    # a slice the predictor segments in windows keeps its features in its own window cache
+    windowed = getattr(predictor, "windowed_slice", None) is not None
+    if store is not None and key is not None and not windowed:
         store.put(key, predictor.get_features())
     return True
 

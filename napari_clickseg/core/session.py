@@ -12,19 +12,32 @@ An object can also start from an existing mask (``start_from_mask``: editing an 
 already committed, or one from another tool): that mask is the object's state before any click,
 the previous probability the first click is predicted from (a *mask prompt*, MFP's input). What a
 model makes of it is the model's business (``models.base``: every model takes ``prev_prob``).
+
+Large and lazy slices: ``set_image`` accepts arrays that are not in memory (dask, zarr, a
+multiscale list whose finest level is used; ``core.lazy_image``). A lazy slice of at most
+``core.window.DENSE_MAX_PIXELS`` pixels is read into memory; a larger one (lazy or numpy) is
+handed to the predictor as it is, which must then accept it (``predictor.accepts_lazy``, the
+learned models: they read only windows of it). On such a slice ``prob`` and ``mask`` are
+``core.window.WindowedMap`` objects (the object's rectangle at an offset) instead of dense HxW
+arrays, so no full-slide array is ever made; ``core.window.as_windowed`` gives front ends one
+type for both. Features of slices the predictor segments in windows stay in its window cache
+and are not put into ``feature_store`` (a store hit, e.g. precomputed whole-slice features,
+is still used).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Hashable, Sequence
+from typing import Any, Hashable, Sequence
 
 import numpy as np
 
 from .clicks import Box, Click
 from .image import validate_slice
+from .lazy_image import check_lazy_slice, finest_level, is_large
 from .predictor import MASK_THRESHOLD, FeatureStore, Predictor, use_slice
+from .window import WindowedMap
 
 __all__ = ["InteractiveSession", "SessionState", "SessionHistory", "SliceHistories", "DEFAULT_THRESHOLD"]
 
@@ -39,7 +52,8 @@ class SessionState:
     Attributes:
         clicks: clicks, oldest first, (row, col) in slice pixels.
         box: box prompt or None.
-        prob: HxW float32 in [0, 1], or None before the first prediction.
+        prob: HxW float32 in [0, 1] (a ``WindowedMap`` on large slices), or None before the
+            first prediction.
     """
 
     clicks: tuple[Click, ...] = ()
@@ -111,13 +125,39 @@ class InteractiveSession:
 
         Encodes the slice (once), unless ``key`` equals the current slice's key, or the
         feature store already holds features for ``key``.
+
+        Args:
+            image: HxW or HxWxC numpy array, or a lazy one (dask, zarr, multiscale list; see
+                the module docstring).
+            key: feature-cache key of the slice (``core.feature_cache.feature_key``, or
+                ``core.lazy_image.lazy_key`` for lazy slices), or None.
+
+        Raises:
+            ValueError: for unusable slices, or a large lazy slice with a predictor that
+                needs the whole slice in memory.
         """
-        arr = validate_slice(image)
+        arr = self._checked(image)
         if key is None or key != self._image_key or not self.predictor.is_image_set:
             use_slice(self.predictor, arr, key, self.feature_store)
         self._image_key = key
         self._shape = (int(arr.shape[0]), int(arr.shape[1]))
         self.reset()
+
+    def _checked(self, image: Any) -> Any:
+        """The slice to hand to the predictor: numpy (validated), or a large lazy array."""
+        if isinstance(image, np.ndarray):
+            return validate_slice(image)
+        img = finest_level(image)
+        shape = tuple(getattr(img, "shape", ()))
+        if len(shape) < 2 or not is_large(shape):  # small (or not an array): read and checked whole
+            return validate_slice(np.asarray(img) if shape else img)
+        if not getattr(self.predictor, "accepts_lazy", False):
+            name = getattr(self.predictor, "name", type(self.predictor).__name__)
+            raise ValueError(
+                f"model {name!r} needs the whole {shape[0]}x{shape[1]} slice in memory; use a learned "
+                f"model (e.g. fdrn), which reads only windows of it, or pass a smaller region"
+            )
+        return check_lazy_slice(image)
 
     @property
     def has_image(self) -> bool:
@@ -141,15 +181,20 @@ class InteractiveSession:
         return self.state.box
 
     @property
-    def prob(self) -> np.ndarray:
-        """HxW float32 probability of the current object (zeros before any prompt)."""
+    def prob(self) -> np.ndarray | WindowedMap:
+        """HxW float32 probability of the current object (zeros before any prompt); on large
+        slices a ``WindowedMap`` (see the module docstring)."""
         self._require_image()
         p = self.state.prob
-        return np.zeros(self._shape, np.float32) if p is None else p
+        if p is None:
+            assert self._shape is not None
+            return WindowedMap.empty(self._shape) if is_large(self._shape) else np.zeros(self._shape, np.float32)
+        return p
 
     @property
-    def mask(self) -> np.ndarray:
-        """HxW bool mask of the current object (``prob > threshold``)."""
+    def mask(self) -> np.ndarray | WindowedMap:
+        """HxW bool mask of the current object (``prob > threshold``); a bool ``WindowedMap``
+        on large slices."""
         return self.prob > self.threshold
 
     @property

@@ -63,7 +63,12 @@ class ModelSpec:
     def build(self) -> Any:
         from ..models.registry import load_model
 
-        return load_model(self.name, device=self.device, weights=self.weights, flip_tta=self.flip_tta)
+        predictor = load_model(self.name, device=self.device, weights=self.weights, flip_tta=self.flip_tta)
+        if getattr(predictor, "windowed", False):
+            # a store keeps whole-slice features: slices larger than the encoder's input are
+            # encoded whole (downscaled), not in windows (models.windowed)
+            predictor.windowed = False
+        return predictor
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from ..core.metrics import (
 )
 from ..core.predictor import Predictor
 from ..core.simulate import Clicker
+from ..core.window import WindowedMap
 from ..data.datasets import ObjectSample
 from .latency import LatencyStats, latency_stats
 
@@ -184,9 +185,11 @@ def evaluate(
 
     Args:
         predictor: a Predictor (``set_image`` once per image, ``predict`` once per click).
-        objects: ``ObjectSample`` (``image`` HxW or HxWxC, ``gt`` HxW bool, ``name``, optional
-            ``ignore`` HxW bool = not scored, ``image_key``: consecutive samples with the same
-            key share one encoder run).
+        objects: ``ObjectSample`` or any samples with ``image`` (HxW or HxWxC; numpy, or lazy - dask, zarr -
+            for predictors that read windows, see ``core.session``), ``gt`` (HxW bool), ``name``
+            (str), and optionally ``ignore`` (HxW bool, True = not scored) and ``image_key``
+            (hashable; consecutive samples with the same key share one encoder run). Objects or
+            dicts with these keys both work.
         max_clicks: clicks per object.
         threshold: mask = ``prob > threshold``.
         jitter: click jitter amplitude a (pixels).
@@ -253,6 +256,8 @@ def _run_object(predictor: Predictor, clicker: Clicker, gt: np.ndarray, ignore: 
         click_ms.append((time.perf_counter() - t0) * 1000.0)
         prev_prob = prob
         pred = prob > cfg.threshold
+        if isinstance(pred, WindowedMap):  # a large slice: the simulator needs the dense mask
+            pred = pred.to_dense(max_pixels=None)
         ious.append(iou(pred, gt, ignore))
     return ObjectResult(
         index=-1, name="", image_key=None, area=int(np.count_nonzero(gt)), ious=ious,

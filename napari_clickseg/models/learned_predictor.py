@@ -29,6 +29,14 @@ Device: ``"auto"`` picks CUDA, then MPS, then CPU. On CPU the network runs in fl
 channels-last and BatchNorm folded; on CUDA in bf16 (fp16 where bf16 is unsupported). All work
 runs under ``torch.inference_mode()``; the network modules themselves never disable gradients.
 ``torch.set_num_threads`` is left to the caller.
+
+Large slices (``windowed``, on by default): a slice whose long side exceeds the encoder's input
+side (``encoder.max_side``) is not encoded whole. ``set_image`` keeps the (possibly lazy: dask,
+zarr, multiscale) slice without reading it, and ``predict`` encodes windows around the object
+at native resolution or the smallest downscale that holds it (``models.windowed``), cached by
+position. ``predict`` then returns a dense HxW map when the slice has at most
+``core.window.DENSE_MAX_PIXELS`` pixels, else a ``core.window.WindowedMap`` (and takes either as
+``prev_prob``). Slices up to the encoder's input side behave exactly as without it.
 """
 
 from __future__ import annotations
@@ -44,13 +52,16 @@ import torch
 from torch import nn
 
 from ..core.clicks import Box, Click
-from ..core.image import normalize_slice
+from ..core.image import normalize_slice, validate_prob, validate_slice
+from ..core.lazy_image import check_lazy_slice, finest_level, is_large
 from ..core.predictor import MASK_THRESHOLD, UntrainedModelWarning
 from ..core.prompt_constraints import bound_to_box, keep_clicked_components
+from ..core.window import WindowedMap, as_windowed
 from ..core.zoom import Roi, ZoomConfig, compute_roi
 from .base import BasePredictor
 from .device import inference_dtype, prepare_for_inference, resolve_device
 from .roi import paste_from_roi
+from .windowed import WindowedSlice
 
 __all__ = ["LearnedPredictor", "build_learned"]
 
@@ -81,6 +92,12 @@ class LearnedPredictor(BasePredictor):
         box_bounds: a box prompt bounds the object (``core.prompt_constraints.bound_to_box``).
         click_components: keep only the mask's connected components at (or within 2 px of) a
             positive click (``core.prompt_constraints.keep_clicked_components``).
+        windowed: slices larger than the encoder's input are segmented in windows around the
+            object (see the module docstring); False encodes every slice whole (downscaled).
+        max_windows: encoded windows of a large slice kept in memory (LRU).
+        max_window_scale: largest downscale of a window (a window covers at most
+            ``max_window_scale * encoder.max_side`` native pixels a side; objects larger than
+            that are segmented at that scale, clipped to the window).
 
     Attributes:
         trained: whether the weights were trained (False: random weights).
@@ -90,6 +107,8 @@ class LearnedPredictor(BasePredictor):
     """
 
     supports_box = True
+    #: ``set_image`` takes lazy slices (dask, zarr, multiscale) and reads only windows of them
+    accepts_lazy = True
 
     def __init__(
         self,
@@ -106,6 +125,9 @@ class LearnedPredictor(BasePredictor):
         flip_tta: bool = False,
         box_bounds: bool = True,
         click_components: bool = CLICK_COMPONENTS_DEFAULT,
+        windowed: bool = True,
+        max_windows: int = 6,
+        max_window_scale: int = 8,
     ) -> None:
         super().__init__()
         self.device = resolve_device(device)
@@ -124,6 +146,12 @@ class LearnedPredictor(BasePredictor):
         self._flip_tta = bool(flip_tta)
         self.box_bounds = bool(box_bounds)
         self.click_components = bool(click_components)
+        self.windowed = bool(windowed)
+        self.max_windows = int(max_windows)
+        self.max_window_scale = int(max_window_scale)
+        encoder = getattr(net.config, "encoder", None)
+        #: window side of large slices (the encoder's input side)
+        self.window_side = int(getattr(encoder, "max_side", 1024))
         self._warned = False
 
     @property
@@ -169,10 +197,101 @@ class LearnedPredictor(BasePredictor):
                 f"uses {self.views} (flip_tta={self._flip_tta}); encode the slice again (set_image)"
             )
         super().set_features(features)
+        if isinstance(self._features, WindowedSlice):
+            return
         self._features = {
             k: (v.to(self.device, self.dtype) if v.is_floating_point() and k != "fov" else v.to(self.device))
             for k, v in self._features.items()
         }
+
+    # -- large slices (windowed) ----------------------------------------------------------
+    def set_image(self, image: Any) -> None:
+        """Take one slice. Slices up to the encoder's input side (or all, with ``windowed``
+        off) are encoded now, as ``BasePredictor.set_image``. A larger one, numpy or lazy
+        (dask, zarr, a multiscale list: its finest level), is only checked by shape and dtype
+        and kept; its windows are read and encoded by ``predict`` as the prompts need them."""
+        img = finest_level(image)
+        shape = tuple(getattr(img, "shape", ()))
+        if len(shape) < 2 or not self.windows_slice(shape):
+            if not isinstance(img, np.ndarray) and len(shape) >= 2 and is_large(shape):
+                raise ValueError(
+                    f"{self.name}: a {shape[0]}x{shape[1]} slice is too large to encode whole; "
+                    f"keep windowed=True to segment it in windows"
+                )
+            # anything else (numpy, small lazy arrays, bad input) as BasePredictor takes it
+            super().set_image(img if isinstance(img, np.ndarray) or not shape else np.asarray(img))
+            return
+        # numpy is checked whole (every message of validate_slice); lazy data by shape and dtype
+        src = validate_slice(img) if isinstance(img, np.ndarray) else check_lazy_slice(img)
+        self._features = WindowedSlice(
+            src, self.window_side, self._encode_window, self._predict_window, zoom=self.zoom,
+            threshold=MASK_THRESHOLD, max_windows=self.max_windows, max_scale=self.max_window_scale,
+        )
+        self._shape = tuple(shape[:2])
+        self.encode_count += 1
+
+    def windows_slice(self, shape: Any) -> bool:
+        """Whether a slice of ``shape`` (H, W, ...) is segmented in windows (not encoded whole)."""
+        return self.windowed and max(int(shape[0]), int(shape[1])) > self.window_side
+
+    @property
+    def windowed_slice(self) -> WindowedSlice | None:
+        """The current slice's window state when it is segmented in windows, else None."""
+        return self._features if isinstance(self._features, WindowedSlice) else None
+
+    def _encode_window(self, image: np.ndarray) -> dict[str, torch.Tensor]:
+        """Encode one window (normalised on its own pixels; a constant window -> zeros)."""
+        arr = np.asarray(image)
+        if arr.ndim == 3 and arr.shape[-1] == 1:
+            arr = arr[..., 0]
+        if float(arr.max()) == float(arr.min()):
+            arr = np.zeros(arr.shape[:2], np.uint8)
+            arr[0, 0] = 1  # a single pixel: normalises to a black window, no error
+        return self._encode(arr)
+
+    def _predict_window(
+        self, features: dict[str, torch.Tensor], shape: tuple[int, int], clicks: tuple[Click, ...],
+        prev_prob: np.ndarray | None, box: Box | None,
+    ) -> np.ndarray:
+        """``_predict`` on one window's features, as on a slice of ``shape`` = the window's."""
+        saved = self._shape
+        self._shape = (int(shape[0]), int(shape[1]))
+        try:
+            return self._predict(features, clicks, prev_prob, box)
+        finally:
+            self._shape = saved
+
+    def predict(
+        self, clicks: Any, prev_prob: np.ndarray | WindowedMap | None = None, box: Box | None = None,
+    ) -> np.ndarray | WindowedMap:
+        """``BasePredictor.predict``; on a windowed slice (see the class docstring) the result is
+        a dense HxW float32 map for slices of at most ``DENSE_MAX_PIXELS`` pixels, else a
+        ``WindowedMap``; ``prev_prob`` may be either (HxW float in [0, 1])."""
+        win = self.windowed_slice
+        if win is None:
+            return super().predict(clicks, prev_prob=prev_prob, box=box)
+        from ..core.clicks import check_clicks_inside
+
+        shape = self.image_shape
+        clicks = tuple(clicks)
+        check_clicks_inside(clicks, shape)
+        if isinstance(prev_prob, WindowedMap):
+            prev = as_windowed(prev_prob, shape)
+            if prev is not None and prev.bounds is not None and (prev.data.min() < 0 or prev.data.max() > 1):
+                raise ValueError("prev_prob must lie in [0, 1]")
+        else:
+            dense = validate_prob(prev_prob, shape)
+            prev = None if dense is None else WindowedMap.from_dense(dense)
+        if box is not None:
+            if not isinstance(box, Box):
+                raise TypeError(f"box must be a Box, got {type(box).__name__}")
+            box = box.clip(shape)
+        if not clicks and box is None:
+            out = prev if prev is not None else WindowedMap.empty(shape)
+        else:
+            out = win.predict(clicks, prev, box)
+            out = WindowedMap(out.shape, out.offset, np.clip(np.nan_to_num(out.data, nan=0.0), 0.0, 1.0), 0)
+        return out if is_large(shape) else out.to_dense()
 
     # -- per click -----------------------------------------------------------------------
     def roi_for(self, clicks: tuple[Click, ...], prev_prob: np.ndarray | None, box: Box | None) -> Roi:

@@ -24,8 +24,9 @@ from qtpy.QtWidgets import QWidget
 
 from ..core.clicks import Box, Click
 from ..core.document import AnnotationDocument
-from ..core.feature_cache import FeatureCache, default_cache_dir, feature_key, model_identity
+from ..core.feature_cache import FeatureCache, default_cache_dir, model_identity
 from ..core.labels import LabelHistory
+from ..core.lazy_image import slice_key
 from ..core.persistence import ObjectRecord
 from ..core.session import InteractiveSession, SessionState, SliceHistories
 from ..models.registry import get_model_info, list_models, load_model, loadable_models
@@ -387,7 +388,7 @@ class AnnotatorWidget(QWidget):
             self._slices.leave(self._index, self.session)  # kept for coming back
         image = self.geometry.get_slice(index)
         try:
-            self.session.set_image(image, key=feature_key(image, self.model_key))
+            self.session.set_image(image, key=slice_key(image, self.model_key))
         except (ValueError, TypeError) as err:
             show_error(f"clickseg: {slice_words(index)} cannot be segmented: {err}")
             self._index = None

@@ -14,7 +14,8 @@ from pathlib import Path
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("image", nargs="?", type=Path, default=None,
-                        help="2D image (PNG/TIFF) or volume (TIFF stack, NIfTI); default: a synthetic microscopy sample")
+                        help="2D image (PNG/TIFF) or volume (TIFF stack, NIfTI); a large tiled (OME-)TIFF or a zarr "
+                             "folder opens lazily (only the windows clicked are read); default: a synthetic microscopy sample")
     parser.add_argument("--labels", type=Path, default=None,
                         help="labels file to continue (TIFF/.npy; its .clickseg.json prompts are resumed); "
                              "saved there with 'Save labels + prompts'")
@@ -29,8 +30,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _load_image(path: Path):
-    """(array, rgb, layer keyword arguments): NIfTI files get their voxel spacing as scale."""
+    """(array, rgb, layer keyword arguments): NIfTI files get their voxel spacing as scale;
+    large tiled TIFFs and zarr folders stay on disk (a lazy multiscale pyramid, finest first)."""
+    from ..core.lazy_image import open_pyramid, opens_lazily
     from ..data.readers import is_nifti, read_array
+
+    if opens_lazily(path):
+        levels = open_pyramid(path)
+        shape = levels[0].shape
+        rgb = len(shape) == 3 and shape[-1] in (3, 4)
+        return (levels if len(levels) > 1 else levels[0]), rgb, {"multiscale": len(levels) > 1}
 
     if is_nifti(path):
         from ..core.nifti import read_nifti
@@ -54,7 +63,7 @@ def _attach_store(widget, store) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.image is not None and not args.image.is_file():
+    if args.image is not None and not (args.image.is_file() or args.image.is_dir()):
         raise FileNotFoundError(f"image file {args.image} does not exist")
     if args.labels is not None and args.labels.suffix.lower() not in (".tif", ".tiff", ".npy"):
         raise ValueError(f"--labels {args.labels}: use a .tif, .tiff or .npy file")

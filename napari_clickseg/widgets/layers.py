@@ -15,6 +15,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..core.clicks import Box, Click
+from ..core.lazy_image import finest_level, is_large, lazy_slice
+from ..core.window import WindowedMap
 
 __all__ = ["ImageGeometry", "PromptLayers", "POS_COLOR", "NEG_COLOR"]
 
@@ -38,9 +40,7 @@ class ImageGeometry:
     channels: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
-        data = self.layer.data
-        if isinstance(data, (list, tuple)):  # multiscale: use the full-resolution level
-            raise ValueError(f"layer {self.layer.name!r} is multiscale; load one resolution level")
+        data = self.data
         if self.channel_axis not in (None, 0):
             raise ValueError("the channel axis must be the first axis of the layer (or none)")
         if self.channel_axis == 0 and self.layer.rgb:
@@ -68,9 +68,14 @@ class ImageGeometry:
             self.channels = tuple(int(c) for c in chans)
 
     @property
+    def data(self) -> Any:
+        """The layer's data; of a multiscale layer its full-resolution level (never read whole)."""
+        return finest_level(self.layer.data) if getattr(self.layer, "multiscale", False) else self.layer.data
+
+    @property
     def spatial_shape(self) -> tuple[int, ...]:
         """Shape of the label array matching this image: ``(*lead, H, W)``."""
-        shape = tuple(self.layer.data.shape)
+        shape = tuple(self.data.shape)
         if self.layer.rgb:
             shape = shape[:-1]
         if self.channel_axis == 0:
@@ -120,8 +125,14 @@ class ImageGeometry:
         return tuple(int(np.clip(v, 0, n - 1)) for v, n in zip(lead, self.spatial_shape))
 
     def get_slice(self, lead: tuple[int, ...]) -> np.ndarray:
-        """The 2D slice ``HxW`` (gray) or ``HxWxC`` (RGB / chosen channels, channels last)."""
-        data = self.layer.data
+        """The 2D slice ``HxW`` (gray) or ``HxWxC`` (RGB / chosen channels, channels last).
+
+        A large slice of lazy data (dask, zarr, multiscale; ``core.lazy_image.is_large``) stays
+        lazy (a ``core.lazy_image.SliceView``): the session reads only the windows it needs.
+        """
+        data = self.data
+        if not isinstance(data, np.ndarray) and is_large(self.spatial_shape[-2:]):
+            return lazy_slice(data, lead, self.channels if self.channel_axis == 0 else None)
         if self.channel_axis == 0:
             arr = np.stack([np.asarray(data[(c, *lead)]) for c in self.channels], axis=-1)
             return arr[..., 0] if arr.shape[-1] == 1 else arr
@@ -292,11 +303,18 @@ class PromptLayers:
         region: list[tuple[tuple[int, ...], tuple[slice, slice]]] = []
         if self._shown is not None:
             region.append(self._shown)
-        if mask is not None and mask.any():
+        windowed = isinstance(mask, WindowedMap)  # a large slice: the object's rectangle only
+        box = (mask.bbox() if windowed else None) if mask is not None else None
+        if windowed and box is not None:
+            region.append((lead, (slice(box[0], box[2] + 1), slice(box[1], box[3] + 1))))
+        elif not windowed and mask is not None and mask.any():
             rows, cols = np.nonzero(mask)
             region.append((lead, (slice(rows.min(), rows.max() + 1), slice(cols.min(), cols.max() + 1))))
         for rlead, (rs, cs) in region:
-            new = mask[rs, cs] if (mask is not None and rlead == lead) else False
+            if mask is not None and rlead == lead and windowed:
+                new = mask.read((rs.start, cs.start, rs.stop - 1, cs.stop - 1))
+            else:
+                new = mask[rs, cs] if (mask is not None and rlead == lead) else False
             data[(*rlead, rs, cs)] = np.where(new, 1, 0)
         self._shown = region[-1] if (mask is not None and mask.any()) else None
         if region:

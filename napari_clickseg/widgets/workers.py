@@ -42,6 +42,8 @@ def precompute_features(
 ):
     """Generator (for ``thread_worker``): encode every slice not yet cached; yields the slice index.
 
+    Slices the predictor segments in windows (larger than its encoder's input,
+    ``models.windowed``) are skipped: their windows are encoded when clicks need them.
     ``worker.quit()`` stops it between slices.
     """
     predictor = make_predictor()
