@@ -12,6 +12,7 @@ from napari_clickseg.core.lazy_image import lazy_key, open_lazy
 from napari_clickseg.core.metrics import iou
 from napari_clickseg.core.session import InteractiveSession
 from napari_clickseg.core.window import WindowedMap
+from napari_clickseg.data.datasets import ObjectSample
 
 zarr = pytest.importorskip("zarr")
 da = pytest.importorskip("dask.array")
@@ -127,7 +128,7 @@ def test_evaluate_runs_on_a_lazy_slide():
     gt = np.zeros(z.shape, bool)
     gt[3000:4000, 1000:2000] = disk
     p = load_model("fdrn", device="cpu")
-    result = evaluate(p, [{"image": da.from_array(z, chunks=1024), "gt": gt, "name": "disc"}],
+    result = evaluate(p, [ObjectSample(image=da.from_array(z, chunks=1024), gt=gt, name="disc")],
                       max_clicks=2, warmup=False)
     ious = result.objects[0].ious
     assert len(ious) == 2 and ious[-1] > 0.85

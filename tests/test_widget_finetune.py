@@ -59,7 +59,8 @@ def test_finetune_widget_end_to_end_and_model_appears_in_annotator(make_napari_v
     assert steps and steps[-1] == 2
     assert (user_models_dir() / "tiny-ft.pt").is_file()
     assert "tiny-ft" in list_models()
-    names = [ann.model_combo.itemText(i) for i in range(ann.model_combo.count())]
+    combo = ann.controls.model_combo
+    names = [combo.itemText(i) for i in range(combo.count())]
     assert "tiny-ft" in names
     assert ann.set_model("tiny-ft") and ann.model_name == "tiny-ft"
 

@@ -28,7 +28,7 @@ def test_a_click_on_a_multiscale_dask_layer_segments_and_commits(make_napari_vie
     viewer = make_napari_viewer()
     viewer.add_image([full, np.ascontiguousarray(base[::4, ::4])], name="slide", multiscale=True)
     w = AnnotatorWidget(viewer, model="fdrn")
-    w.background_box.setChecked(False)
+    w.controls.background_box.setChecked(False)
     assert w.geometry.spatial_shape == (5000, 5000)
     assert isinstance(w.geometry.get_slice(()), SliceView)
     reads.clear()

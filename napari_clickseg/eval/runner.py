@@ -185,11 +185,10 @@ def evaluate(
 
     Args:
         predictor: a Predictor (``set_image`` once per image, ``predict`` once per click).
-        objects: ``ObjectSample`` or any samples with ``image`` (HxW or HxWxC; numpy, or lazy - dask, zarr -
-            for predictors that read windows, see ``core.session``), ``gt`` (HxW bool), ``name``
-            (str), and optionally ``ignore`` (HxW bool, True = not scored) and ``image_key``
-            (hashable; consecutive samples with the same key share one encoder run). Objects or
-            dicts with these keys both work.
+        objects: ``ObjectSample`` (``image`` HxW or HxWxC: numpy, or lazy - dask, zarr - for
+            predictors that read windows, see ``core.session``; ``gt`` HxW bool; ``name``;
+            optional ``ignore`` HxW bool = not scored; ``image_key``: consecutive samples with
+            the same key share one encoder run).
         max_clicks: clicks per object.
         threshold: mask = ``prob > threshold``.
         jitter: click jitter amplitude a (pixels).
