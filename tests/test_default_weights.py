@@ -34,8 +34,8 @@ def test_card_matches_the_shipped_file():
         assert training["init"]["sha256"] and training["init"]["training"]["steps"] >= 1000
         assert training["total_steps"] == training["steps"] + training["init"]["training"]["steps"]
     assert "synthetic" in training["data"] and "lgg-mri-train" in training["data"]
-    val = card["evaluation"]["validation_noc"]
-    assert val and all(np.isfinite(r["noc90"]) for r in val.values())
+    val = {k: v for k, v in card["evaluation"]["training_validation"].items() if k != "protocol"}
+    assert val and all(np.isfinite(r["noc"]["90"]) and 0 <= r["miou"]["1"] <= 1 for r in val.values())
     predictor = load_model("fdrn", device="cpu")
     assert predictor.trained and predictor.crop_size == card["architecture"]["crop_size"]
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from .runner import EvalResult, target_key
 
-__all__ = ["summarize", "write_report", "write_per_object_csv", "plot_miou_curve", "format_table"]
+__all__ = ["summarize", "write_report", "write_per_object_csv", "plot_miou_curve", "format_table", "card_metrics"]
 
 PROTOCOL = (
     "RITM click simulator (1-px padded exact EDT, clicked pixels excluded, ties negative, first "
@@ -32,6 +32,26 @@ PROTOCOL = (
 def _num(x: float) -> float | None:
     """JSON-safe float (NaN -> null)."""
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+
+
+def card_metrics(row: dict[str, Any]) -> dict[str, Any]:
+    """One part's numbers in the model card's schema, the one ``summarize`` writes.
+
+    Args:
+        row: flat training-validation numbers (``objects``, ``noc85``, ``noc90``, ``miou1``,
+            ``miou5``, ``auc``; missing keys are left out).
+
+    Returns:
+        ``{"objects", "noc": {"85", "90"}, "miou": {"1", "5"}, "auc"}``.
+    """
+    out: dict[str, Any] = {}
+    if "objects" in row:
+        out["objects"] = int(row["objects"])
+    out["noc"] = {k[3:]: _num(float(v)) for k, v in row.items() if k.startswith("noc")}
+    out["miou"] = {k[4:]: _num(float(v)) for k, v in row.items() if k.startswith("miou")}
+    if "auc" in row:
+        out["auc"] = _num(float(row["auc"]))
+    return out
 
 
 def summarize(result: EvalResult, **extra: Any) -> dict[str, Any]:

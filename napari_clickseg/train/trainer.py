@@ -213,6 +213,8 @@ class Trainer:
         """Write ``out/<name>.pt`` + card (model format) for the current network."""
         from ..models.weights_io import save_model
 
+        from ..eval.report import card_metrics
+
         c = self.cfg
         card = {
             "description": f"{c.model.family} trained by clickseg train ({self.step} steps)",
@@ -231,7 +233,9 @@ class Trainer:
                 "learning_curve": self.learning_curve(),
                 "config": config_to_dict(c),
             },
-            "evaluation": {"validation_noc": validation or {}, "protocol": "eval.runner.evaluate, 20 clicks, thr 0.49"},
+            "evaluation": {"training_validation": {
+                "protocol": "eval.runner.evaluate on the validation parts, 20 clicks, threshold 0.49",
+                **{group: card_metrics(row) for group, row in (validation or {}).items()}}},
         }
         card["training"].update(init_lineage(c.model.init, self._init_card, self.step, self.samples_per_step))
         return save_model(self.net, self.out / f"{name}.pt", card)
