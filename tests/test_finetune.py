@@ -128,6 +128,7 @@ def test_finetune_draws_mix_labelled_slices_and_replay(volume):
         assert target.shape == labels.shape == (64, 64) and target.sum() >= 10
 
 
+@pytest.mark.slow
 def test_finetune_cancel_keeps_best_so_far(volume, base_weights):
     img, lab = volume
     calls = {"n": 0}

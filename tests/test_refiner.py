@@ -69,6 +69,7 @@ def test_refiner_starts_as_the_identity_of_the_coarse_head(tmp_path):
         build_network("fdrn", crop_size=48, refine=-1)
 
 
+@pytest.mark.slow
 def test_refiner_and_coarse_head_learn_with_the_boundary_loss():
     torch.manual_seed(0)
     net = build_network("fdrn", crop_size=48, refine=8, **TINY_NET)
