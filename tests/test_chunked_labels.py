@@ -49,6 +49,10 @@ def test_writes_keep_the_levels_and_the_index_in_step_with_the_labels():
     for k, level in enumerate(lab.levels[1:], start=1):
         assert np.array_equal(np.asarray(level[...]), dense[:: 2**k, :: 2**k])
     assert object_stats(lab) == object_stats(dense)
+    written, stamp = lab.changes_since(0)
+    assert written == [(0, 0), (0, 1), (1, 0), (1, 1), (1, 2), (2, 1), (5, 4)]  # scattered points: their chunks
+    lab[2999, 2499] = 9  # the same value: the chunk is written all the same
+    assert lab.changes_since(stamp)[0] == [(5, 4)]
     assert lab.max_id() == 9 and lab.ids() == [3, 4, 9]
     assert lab.bbox(3) == (slice(100, 700), slice(200, 900)) and lab.bbox(9) == (slice(5, 3000), slice(7, 2500))
     assert lab.bbox(5) is None

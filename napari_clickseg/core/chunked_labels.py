@@ -16,8 +16,8 @@ with what is annotated, not with the slide. Next to the labels (level 0) it keep
 
 Every write through this object (``labels[key] = values`` with basic or fancy indices) updates
 the levels and the index of the chunks it touches; writing into ``levels`` directly bypasses
-them. Chunks written since the last ``take_dirty()`` are tracked, so a copy (an autosave) can
-be brought up to date chunk by chunk.
+them. The chunks each write touched are tracked (``changes_since``), so a copy (an autosave)
+can be brought up to date chunk by chunk.
 
 Slices with more than ``CHUNKED_LABELS_MIN_PIXELS`` pixels get such labels in the annotator.
 Needs zarr (the ``distributed`` extra, or napari's dependencies). No Qt, no napari.
@@ -31,13 +31,15 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from .window import WindowedMap
+
 __all__ = ["CHUNKED_LABELS_MIN_PIXELS", "CHUNK_SIDE", "COARSEST_SIDE", "ChunkedLabels", "needs_chunked_labels"]
 
 #: slices with more pixels than this get ``ChunkedLabels`` (a dense uint32 array of this many
 #: pixels is 256 MiB; below it the annotator's target labels are a numpy array napari can paint)
 CHUNKED_LABELS_MIN_PIXELS = 8192 * 8192
 #: rows and columns of one chunk (chunks span one slice of a stack)
-CHUNK_SIDE = 1024
+CHUNK_SIDE = 512
 #: the coarsest display level has at most this many rows and columns
 COARSEST_SIDE = 1024
 
@@ -114,7 +116,8 @@ class ChunkedLabels:
         if any(c != 1 for c in self.chunks[:-2]):
             raise ValueError(f"chunks {self.chunks} must span one slice of the leading axes (size 1 there)")
         self._index: dict[tuple[int, ...], tuple[np.ndarray, ...]] = {}
-        self._dirty: set[tuple[int, ...]] = set()
+        self._written: dict[tuple[int, ...], int] = {}  # chunk -> write count when last written
+        self._writes = 0
         if index is None:
             for coord in self.chunk_coords():
                 self._scan(coord)
@@ -216,7 +219,8 @@ class ChunkedLabels:
 
     def set_points(self, indices: Sequence[np.ndarray], values: Any) -> None:
         """``labels[indices] = values`` for a tuple of int arrays (numpy fancy indexing, one
-        array per axis): the bounding box of the points is read, changed and written back."""
+        array per axis): in each chunk holding points, the box of its points is read, changed
+        and written back (scattered points cost the chunks they fall in, not their bounding box)."""
         idx = tuple(np.asarray(i, dtype=np.intp).ravel() for i in indices)
         if len(idx) != self.ndim:
             raise IndexError(f"{len(idx)} index arrays for labels of {self.ndim} dimensions")
@@ -225,11 +229,17 @@ class ChunkedLabels:
         for ax, (i, n) in enumerate(zip(idx, self.shape)):
             if i.min() < 0 or i.max() >= n:
                 raise IndexError(f"index out of bounds for axis {ax} with size {n}")
-        region = tuple(slice(int(i.min()), int(i.max()) + 1) for i in idx)
-        block = np.array(self.levels[0][region], copy=True)
         vals = np.asarray(values, dtype=self.dtype)
-        block[tuple(i - s.start for i, s in zip(idx, region))] = vals.ravel() if vals.ndim else vals
-        self._write(region, block)
+        vals = np.broadcast_to(vals.ravel() if vals.ndim else vals, idx[0].shape)
+        chunk_of = np.stack([i // c for i, c in zip(idx, self.chunks)], axis=1)
+        _, group = np.unique(chunk_of, axis=0, return_inverse=True)
+        for g in np.unique(group):
+            sel = group.ravel() == g
+            pts = tuple(i[sel] for i in idx)
+            region = tuple(slice(int(i.min()), int(i.max()) + 1) for i in pts)
+            block = np.array(self.levels[0][region], copy=True)
+            block[tuple(i - r.start for i, r in zip(pts, region))] = vals[sel]
+            self._write(region, block)
 
     # -- writing -----------------------------------------------------------------------------
     def _write(self, region: tuple[slice, ...], block: np.ndarray) -> None:
@@ -243,15 +253,16 @@ class ChunkedLabels:
             if i0 < i1 and j0 < j1:
                 sub = block[..., i0 * f - rs.start :: f, j0 * f - cs.start :: f][..., : i1 - i0, : j1 - j0]
                 level[lead + (slice(i0, i1), slice(j0, j1))] = sub
+        self._writes += 1
         for coord in self._coords_in(region):
             self._scan(coord)
-            self._dirty.add(coord)
+            self._written[coord] = self._writes
 
-    def take_dirty(self) -> list[tuple[int, ...]]:
-        """Chunk coordinates written since the last call (sorted); the set starts afresh."""
-        out = sorted(self._dirty)
-        self._dirty.clear()
-        return out
+    def changes_since(self, stamp: int = 0) -> tuple[list[tuple[int, ...]], int]:
+        """Chunks written after ``stamp`` (sorted) and the stamp to pass next time; ``0`` gives
+        every chunk written since this object was made. Several followers (an autosave, ...)
+        can each keep their own stamp."""
+        return sorted(c for c, n in self._written.items() if n > stamp), self._writes
 
     # -- chunks ------------------------------------------------------------------------------
     @property
@@ -334,6 +345,17 @@ class ChunkedLabels:
         if not sel.any():
             return None
         return tuple(slice(int(a), int(b)) for a, b in zip(lo[sel].min(0), hi[sel].max(0)))
+
+    def object_mask(self, label_id: int, lead: Sequence[int] = ()) -> WindowedMap:
+        """Object ``label_id`` on slice ``lead`` as a bool ``core.window.WindowedMap`` of its
+        bounding box there (only that box is read; empty when the object is not there)."""
+        lead = tuple(int(v) for v in lead)
+        shape = self.shape[-2:]
+        box = self.bbox(label_id, lead)
+        if box is None:
+            return WindowedMap.empty(shape, bool)
+        rs, cs = box[-2:]
+        return WindowedMap(shape, (rs.start, cs.start), self[lead + (rs, cs)] == int(label_id), False)
 
     def slice_areas(self, label_id: int) -> dict[int, int]:
         """Pixels of object ``label_id`` per index of axis 0 (stacks; {} for 2D labels)."""

@@ -130,12 +130,7 @@ class AnnotationDocument:
         a bool ``WindowedMap`` of the object's bounding box there (only that box is read)."""
         idx = _index(index, self.labels)
         if isinstance(self.labels, ChunkedLabels):
-            shape = self.labels.shape[-2:]
-            box = self.labels.bbox(label_id, idx)
-            if box is None:
-                return WindowedMap.empty(shape, bool)
-            rs, cs = box[-2:]
-            return WindowedMap(shape, (rs.start, cs.start), self.labels[idx + (rs, cs)] == int(label_id), False)
+            return self.labels.object_mask(label_id, idx)
         return np.asarray(self.labels[idx] == int(label_id))
 
     def records_of(self, label_id: int) -> list[ObjectRecord]:
