@@ -117,3 +117,25 @@ def test_a_huge_slide_gets_a_chunked_target_and_a_window_preview(make_napari_vie
     w.autosave.offer = state
     restored = w.restore_autosave()
     assert chunked_of(restored).ids() == [1] and restored is w.target
+    # saved as a tiled TIFF chunk by chunk, resumed as a chunked target
+    assert w.save(tmp_path / "labels.tif") is not None
+    import tifffile
+
+    with tifffile.TiffFile(tmp_path / "labels.tif") as tf:
+        assert tf.pages[0].is_tiled and tf.pages[0].shape == (n, n)
+    resumed = w.load(tmp_path / "labels.tif")
+    assert resumed is w.target and chunked_of(resumed).ids() == [1] and [r.label_id for r in w.records] == [1]
+
+
+def test_propagation_and_precompute_say_why_not_on_stacks_of_huge_slices(make_napari_viewer, monkeypatch):
+    from napari_clickseg.widgets import volume_tools
+    from napari_clickseg.widgets.annotator import AnnotatorWidget
+
+    said: list[str] = []
+    monkeypatch.setattr(volume_tools, "show_warning", said.append)
+    viewer = make_napari_viewer()
+    viewer.add_image(da.zeros((2, 4200, 4200), np.uint8, chunks=(1, 1024, 1024)), name="stack")
+    w = AnnotatorWidget(viewer, model="random-walker")
+    assert w.geometry.n_lead == 1
+    assert w.propagate(+1) is None and w.precompute() is None and not w.busy
+    assert "up to 4096x4096 pixels; these slices are 4200x4200" in said[0] and "window by window" in said[1]
