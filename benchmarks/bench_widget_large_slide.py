@@ -10,6 +10,7 @@ rest), the target layer's type and what its chunked labels store holds.
 
     xvfb-run -a python benchmarks/bench_widget_large_slide.py            # chunked target (the default above 8192^2)
     xvfb-run -a python benchmarks/bench_widget_large_slide.py --dense    # a numpy target, for comparison
+    xvfb-run -a python benchmarks/bench_widget_large_slide.py --side 5000 --objects 1 --min-pixels 16777216  # a test
 
 Memory only (RSS is meaningful under load; no timings are reported). Needs a display (xvfb-run).
 """
@@ -23,7 +24,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-
 from bench_large_slide import DATA, PeakSampler, mosaic, nuclei, peak_rss_process, rss
 
 
@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--side", type=int, default=20000)
     ap.add_argument("--objects", type=int, default=10)
     ap.add_argument("--dense", action="store_true", help="a numpy target layer (threshold raised above the slide)")
+    ap.add_argument("--min-pixels", type=int, default=None,
+                    help="chunked targets above this many pixels a slice (default CHUNKED_LABELS_MIN_PIXELS)")
     ap.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
     args = ap.parse_args(argv)
     if not (args.data / "images").is_dir():
@@ -59,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.dense:
         chunked_labels.CHUNKED_LABELS_MIN_PIXELS = args.side * args.side
+    elif args.min_pixels is not None:
+        chunked_labels.CHUNKED_LABELS_MIN_PIXELS = args.min_pixels
     arr, offset = mosaic(args.data, args.side)
     coarse = np.asarray(arr[::16, ::16].compute())  # the slide's overview level, read once
     viewer = napari.Viewer(title="bench")

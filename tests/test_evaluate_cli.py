@@ -7,7 +7,6 @@ import json
 
 import numpy as np
 import pytest
-
 from _window_oracle import WindowOracle
 
 from napari_clickseg import cli

@@ -71,7 +71,7 @@ def _as_region(key: Any, shape: tuple[int, ...]) -> tuple[tuple[slice, ...], tup
     if len(key) != len(shape):
         raise IndexError(f"index {key} has too many entries for labels of shape {shape}")
     region, dropped = [], []
-    for ax, (k, n) in enumerate(zip(key, shape)):
+    for ax, (k, n) in enumerate(zip(key, shape, strict=True)):
         if isinstance(k, (int, np.integer)):
             v = int(k) + (n if int(k) < 0 else 0)
             if not 0 <= v < n:
@@ -226,19 +226,19 @@ class ChunkedLabels:
             raise IndexError(f"{len(idx)} index arrays for labels of {self.ndim} dimensions")
         if not idx[0].size:
             return
-        for ax, (i, n) in enumerate(zip(idx, self.shape)):
+        for ax, (i, n) in enumerate(zip(idx, self.shape, strict=True)):
             if i.min() < 0 or i.max() >= n:
                 raise IndexError(f"index out of bounds for axis {ax} with size {n}")
         vals = np.asarray(values, dtype=self.dtype)
         vals = np.broadcast_to(vals.ravel() if vals.ndim else vals, idx[0].shape)
-        chunk_of = np.stack([i // c for i, c in zip(idx, self.chunks)], axis=1)
+        chunk_of = np.stack([i // c for i, c in zip(idx, self.chunks, strict=True)], axis=1)
         _, group = np.unique(chunk_of, axis=0, return_inverse=True)
         for g in np.unique(group):
             sel = group.ravel() == g
             pts = tuple(i[sel] for i in idx)
             region = tuple(slice(int(i.min()), int(i.max()) + 1) for i in pts)
             block = np.array(self.levels[0][region], copy=True)
-            block[tuple(i - r.start for i, r in zip(pts, region))] = vals[sel]
+            block[tuple(i - r.start for i, r in zip(pts, region, strict=True))] = vals[sel]
             self._write(region, block)
 
     # -- writing -----------------------------------------------------------------------------
@@ -268,7 +268,7 @@ class ChunkedLabels:
     @property
     def chunk_grid(self) -> tuple[int, ...]:
         """Number of chunks along each axis."""
-        return tuple(-(-n // c) for n, c in zip(self.shape, self.chunks))
+        return tuple(-(-n // c) for n, c in zip(self.shape, self.chunks, strict=True))
 
     def chunk_coords(self) -> Iterator[tuple[int, ...]]:
         """Every chunk coordinate of level 0, in C order."""
@@ -276,14 +276,14 @@ class ChunkedLabels:
 
     def chunk_region(self, coord: Sequence[int]) -> tuple[slice, ...]:
         """The slices of level 0 covered by chunk ``coord``."""
-        return tuple(slice(i * c, min((i + 1) * c, n)) for i, c, n in zip(coord, self.chunks, self.shape))
+        return tuple(slice(i * c, min((i + 1) * c, n)) for i, c, n in zip(coord, self.chunks, self.shape, strict=True))
 
     def stored_chunks(self) -> list[tuple[int, ...]]:
         """Coordinates of the chunks holding at least one nonzero label (from the index)."""
         return sorted(self._index)
 
     def _coords_in(self, region: tuple[slice, ...]) -> Iterator[tuple[int, ...]]:
-        return itertools.product(*(range(s.start // c, -(-s.stop // c)) for s, c in zip(region, self.chunks)))
+        return itertools.product(*(range(s.start // c, -(-s.stop // c)) for s, c in zip(region, self.chunks, strict=True)))
 
     def _scan(self, coord: Sequence[int]) -> None:
         """Rebuild the index entry of one chunk from its stored values (cost: the chunk read
@@ -300,8 +300,8 @@ class ChunkedLabels:
         values = values[order]
         starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
         counts = np.diff(np.r_[starts, values.size])
-        lo = np.stack([np.minimum.reduceat(w[order], starts) + s.start for w, s in zip(where, region)], axis=1)
-        hi = np.stack([np.maximum.reduceat(w[order], starts) + 1 + s.start for w, s in zip(where, region)], axis=1)
+        lo = np.stack([np.minimum.reduceat(w[order], starts) + s.start for w, s in zip(where, region, strict=True)], axis=1)
+        hi = np.stack([np.maximum.reduceat(w[order], starts) + 1 + s.start for w, s in zip(where, region, strict=True)], axis=1)
         self._index[coord] = (values[starts].astype(np.int64), counts.astype(np.int64), lo.astype(np.int64), hi.astype(np.int64))
 
     # -- the object index --------------------------------------------------------------------
@@ -344,7 +344,7 @@ class ChunkedLabels:
         sel = ids == int(label_id)
         if not sel.any():
             return None
-        return tuple(slice(int(a), int(b)) for a, b in zip(lo[sel].min(0), hi[sel].max(0)))
+        return tuple(slice(int(a), int(b)) for a, b in zip(lo[sel].min(0), hi[sel].max(0), strict=True))
 
     def object_mask(self, label_id: int, lead: Sequence[int] = ()) -> WindowedMap:
         """Object ``label_id`` on slice ``lead`` as a bool ``core.window.WindowedMap`` of its
