@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from _window_oracle import WindowOracle
 
 from napari_clickseg import cli
 from napari_clickseg.models import registry
@@ -125,6 +126,46 @@ def test_evaluate_cli_bad_settings(stand_ins, tmp_path, capsys):
     (tmp_path / "no_masks" / "images").mkdir(parents=True)
     rc = evaluate(str(tmp_path / "no_masks"), "--out", str(tmp_path / "o"))
     assert rc == 2 and "masks" in capsys.readouterr().err
+
+
+def test_evaluate_cli_opens_a_large_tiled_tiff_lazily(tmp_path, monkeypatch):
+    """--data slide.tif (tiled, larger than DENSE_MAX_PIXELS) is opened by the lazy reader of
+    ``clickseg annotate`` and read only in the windows the model asks for."""
+    tifffile = pytest.importorskip("tifffile")
+    zarr = pytest.importorskip("zarr")
+    n = 4200  # just above core.window.DENSE_MAX_PIXELS (4096 x 4096)
+    img = np.zeros((n, n), np.uint8)
+    lab = np.zeros((n, n), np.uint8)
+    for i, (r, c, s) in enumerate([(1000, 1200, 30), (3000, 3900, 24)], start=1):
+        img[r: r + s, c: c + s] = 220
+        lab[r: r + s, c: c + s] = i
+    tifffile.imwrite(tmp_path / "slide.tif", img, tile=(512, 512))
+    tifffile.imwrite(tmp_path / "slide_labels.tif", lab)
+    del img
+    reads = []
+    real_getitem = zarr.Array.__getitem__
+
+    def spy(self, key):
+        out = real_getitem(self, key)
+        reads.append(int(np.size(out)))
+        return out
+
+    def no_full_read(self, *args, **kwargs):
+        raise AssertionError("the whole slide was read (np.asarray of the zarr array)")
+
+    monkeypatch.setattr(zarr.Array, "__getitem__", spy)
+    monkeypatch.setattr(zarr.Array, "__array__", no_full_read, raising=False)
+    oracle = WindowOracle()
+    monkeypatch.setattr(registry, "load_model", lambda *a, **k: oracle)
+    out = tmp_path / "ev"
+    rc = cli.main(["evaluate", "--model", "window-oracle", "--data", str(tmp_path / "slide.tif"),
+                   "--labels", str(tmp_path / "slide_labels.tif"), "--max-clicks", "3",
+                   "--out", str(out), "--no-progress"])
+    assert rc == 0
+    summary = check_outputs(out, 2, max_clicks=3)
+    assert summary["miou_curve"][0] == pytest.approx(1.0)  # each square found from its first click
+    assert oracle.images_seen and all(t is zarr.Array for t in oracle.images_seen)
+    assert reads and max(reads) <= (2 * WindowOracle.half + 1) ** 2  # windows only, never the slide
 
 
 # -- the real thing ---------------------------------------------------------------------------

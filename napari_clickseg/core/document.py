@@ -26,6 +26,13 @@ Contracts:
 * Every change is one undo step; ``undo``/``redo`` restore the labels *and* the records exactly.
 * Writes go through ``write(indices, values)`` when given (e.g. a napari Labels layer's
   ``data_setitem``, which refreshes only the changed pixels), else straight into the array.
+
+Huge slides: ``labels`` may be a ``core.chunked_labels.ChunkedLabels`` (zarr chunks with an
+object index) and masks ``core.window.WindowedMap`` objects (the object's rectangle at an
+offset). Then every operation reads and writes only the bounding boxes of the objects it
+touches: ``ids``/``next_id`` come from the index, ``object_mask`` returns a bool
+``WindowedMap`` of the object's box, ``replace`` and ``delete`` read the union of the old and
+new boxes.
 """
 
 from __future__ import annotations
@@ -36,10 +43,12 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from .chunked_labels import ChunkedLabels, needs_chunked_labels
 from .clicks import Box, Click
-from .labels import Edit, LabelHistory, Patch, Writer, commit_mask, next_free_id
+from .labels import Edit, LabelHistory, Patch, Writer, commit_mask, mask_bbox, next_free_id
 from .objects import erase_object
 from .persistence import AnnotationFile, ObjectRecord, load_annotation, save_annotation
+from .window import WindowedMap, union_bounds
 
 __all__ = ["AnnotationDocument"]
 
@@ -82,8 +91,8 @@ class AnnotationDocument:
 
     @staticmethod
     def _check(labels: Any) -> None:
-        if not isinstance(labels, np.ndarray) or not np.issubdtype(labels.dtype, np.integer):
-            raise ValueError(f"labels must be an integer numpy array, got {type(labels).__name__} "
+        if not isinstance(labels, (np.ndarray, ChunkedLabels)) or not np.issubdtype(labels.dtype, np.integer):
+            raise ValueError(f"labels must be an integer numpy array or ChunkedLabels, got {type(labels).__name__} "
                              f"of dtype {getattr(labels, 'dtype', '?')}")
         if labels.ndim not in (2, 3):
             raise ValueError(f"labels must be 2D (H, W) or a stack (Z, H, W), got shape {labels.shape}")
@@ -104,6 +113,8 @@ class AnnotationDocument:
 
     def ids(self) -> list[int]:
         """The ids present in the labels, increasing."""
+        if isinstance(self.labels, ChunkedLabels):
+            return self.labels.ids()
         u = np.unique(self.labels)
         return [int(v) for v in u if v > 0]
 
@@ -114,9 +125,13 @@ class AnnotationDocument:
         h, w = self.labels.shape[-2:]
         return int(self.labels[idx + (r, c)]) if (0 <= r < h and 0 <= c < w) else 0
 
-    def object_mask(self, label_id: int, index: Sequence[int] = ()) -> np.ndarray:
-        """HxW bool: the pixels of object ``label_id`` on slice ``index``."""
-        return np.asarray(self.labels[_index(index, self.labels)] == int(label_id))
+    def object_mask(self, label_id: int, index: Sequence[int] = ()) -> np.ndarray | WindowedMap:
+        """HxW bool: the pixels of object ``label_id`` on slice ``index``; for ``ChunkedLabels``
+        a bool ``WindowedMap`` of the object's bounding box there (only that box is read)."""
+        idx = _index(index, self.labels)
+        if isinstance(self.labels, ChunkedLabels):
+            return self.labels.object_mask(label_id, idx)
+        return np.asarray(self.labels[idx] == int(label_id))
 
     def records_of(self, label_id: int) -> list[ObjectRecord]:
         """The records of one object, oldest first."""
@@ -206,7 +221,8 @@ class AnnotationDocument:
 
     def replace(self, label_id: int, mask: np.ndarray, index: Sequence[int] = (), *, overwrite: bool = False,
                 clicks: Sequence[Click] = (), box: Box | None = None, model: str = "") -> bool:
-        """Make object ``label_id``'s pixels on slice ``index`` exactly ``mask``; one undo step.
+        """Make object ``label_id``'s pixels on slice ``index`` exactly ``mask`` (HxW bool, or a
+        bool ``WindowedMap``); one undo step. Only the box holding the old and new pixels is read.
 
         Pixels of the object outside ``mask`` become background; ``mask`` pixels of other
         objects keep their id unless ``overwrite``. Other slices and other objects' pixels are
@@ -222,18 +238,19 @@ class AnnotationDocument:
         lid = int(label_id)
         if lid <= 0:
             raise ValueError(f"label_id must be >= 1, got {label_id}")
-        m = np.asarray(mask, bool)
-        if m.shape != self.labels.shape[-2:]:
-            raise ValueError(f"mask has shape {m.shape}, but label slices are {self.labels.shape[-2:]}")
-        plane = self.labels[idx]
-        old = plane == lid
-        touched = old | m
-        if not touched.any():
+        shape = tuple(self.labels.shape[-2:])
+        mask = mask if isinstance(mask, WindowedMap) else np.asarray(mask, bool)
+        if tuple(mask.shape) != shape:
+            raise ValueError(f"mask has shape {tuple(mask.shape)}, but label slices are {shape}")
+        bbox = self._touched_box(lid, mask, idx)
+        if bbox is None:
             return False
-        rows, cols = np.nonzero(touched)
-        bbox = (slice(int(rows.min()), int(rows.max()) + 1), slice(int(cols.min()), int(cols.max()) + 1))
-        before = plane[bbox].copy()
-        take = m[bbox] & ((before == 0) | (before == lid) | overwrite)
+        before = np.array(self.labels[idx + bbox], copy=True)
+        if isinstance(mask, WindowedMap):
+            m = mask.read((bbox[0].start, bbox[1].start, bbox[0].stop - 1, bbox[1].stop - 1)).astype(bool)
+        else:
+            m = mask[bbox]
+        take = m & ((before == 0) | (before == lid) | overwrite)
         after = np.where(before == lid, 0, before)
         after = np.where(take, lid, after).astype(self.labels.dtype)
         if np.array_equal(before, after):
@@ -244,6 +261,19 @@ class AnnotationDocument:
         rec = self._record(lid, idx, clicks, box, model, "edited")
         self._apply(Edit([patch], (lid,), {"what": "edit", "records": [rec]}))
         return True
+
+    def _touched_box(self, lid: int, mask: Any, idx: tuple[int, ...]) -> tuple[slice, slice] | None:
+        """Row and column slices of the box holding object ``lid`` on slice ``idx`` and ``mask``."""
+        def bounds(box: tuple[slice, ...] | None) -> tuple[int, int, int, int] | None:
+            return None if box is None else (box[-2].start, box[-1].start, box[-2].stop - 1, box[-1].stop - 1)
+
+        if isinstance(self.labels, ChunkedLabels):
+            old = bounds(self.labels.bbox(lid, idx))
+        else:
+            old = bounds(mask_bbox(self.labels[idx] == lid))
+        new = mask.bbox() if isinstance(mask, WindowedMap) else bounds(mask_bbox(mask))
+        box = union_bounds(old, new)
+        return None if box is None else (slice(box[0], box[2] + 1), slice(box[1], box[3] + 1))
 
     def delete(self, label_id: int) -> bool:
         """Erase object ``label_id`` on every slice (one undo step; its records go with it).
@@ -318,13 +348,23 @@ class AnnotationDocument:
         return save_annotation(path, self.labels, AnnotationFile(list(self.records), dict(self.settings)))
 
     @classmethod
-    def load(cls, path: str | Path, write: Writer | None = None) -> "AnnotationDocument":
+    def load(cls, path: str | Path, write: Writer | None = None, chunked: bool | None = None) -> "AnnotationDocument":
         """Resume from a file written by ``save`` (or any labels file: no records then).
+
+        Args:
+            path: the labels file.
+            write: see the class.
+            chunked: read the file chunk by chunk into ``ChunkedLabels`` (never whole); None
+                (default): when its slices have more than ``CHUNKED_LABELS_MIN_PIXELS`` pixels.
 
         Raises:
             FileNotFoundError, ValueError: see ``core.persistence.load_annotation``.
         """
-        arr, saved = load_annotation(path)
+        arr, saved = load_annotation(path, lazy=True)
         if not np.issubdtype(arr.dtype, np.integer):
             raise ValueError(f"{path} does not hold integer labels (dtype {arr.dtype})")
-        return cls(arr, saved.objects, write=write, settings=saved.settings)
+        if len(arr.shape) >= 2 and (needs_chunked_labels(arr.shape) if chunked is None else chunked):
+            labels: Any = ChunkedLabels.from_array(arr)
+        else:
+            labels = np.array(arr)
+        return cls(labels, saved.objects, write=write, settings=saved.settings)

@@ -32,8 +32,11 @@ __all__ = [
 def next_free_id(labels: np.ndarray) -> int:
     """The next unused object id: ``max(labels) + 1`` (1 for an empty array).
 
-    Non-numpy arrays (zarr, dask) are read in blocks of leading-axis rows, never whole.
+    Non-numpy arrays (zarr, dask) are read in blocks of leading-axis rows, never whole; a
+    ``core.chunked_labels.ChunkedLabels`` answers from its object index (nothing read).
     """
+    if callable(getattr(labels, "max_id", None)):
+        return int(labels.max_id()) + 1
     if isinstance(labels, np.ndarray) or not hasattr(labels, "shape"):
         arr = np.asarray(labels)
         return int(arr.max()) + 1 if arr.size else 1

@@ -1,6 +1,8 @@
 """Facts about the objects of a label array (id, area, slice range) and erasing one object.
 
 Pure numpy/scipy. A label array is ``(*lead, H, W)`` with 0 = background (``core.labels``).
+A ``core.chunked_labels.ChunkedLabels`` answers from its object index and reads only the
+object's bounding box (never the whole array).
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ def object_stats(labels: np.ndarray) -> list[ObjectStats]:
     Raises:
         ValueError: for non-integer or negative labels.
     """
+    own = getattr(labels, "object_stats", None)  # ChunkedLabels: from its index, nothing read
+    if callable(own):
+        return own()
     lab = np.asarray(labels)
     if not np.issubdtype(lab.dtype, np.integer):
         raise ValueError(f"labels must be integers, got dtype {lab.dtype}")
@@ -71,6 +76,9 @@ def object_stats(labels: np.ndarray) -> list[ObjectStats]:
 
 def largest_slice(labels: np.ndarray, label_id: int) -> int | None:
     """Index along axis 0 where object ``label_id`` has the most pixels (None: absent or 2D)."""
+    if callable(getattr(labels, "slice_areas", None)):  # ChunkedLabels: from its index
+        areas = labels.slice_areas(label_id)
+        return max(areas, key=lambda z: (areas[z], -z)) if areas else None
     lab = np.asarray(labels)
     if lab.ndim < 3:
         return None
@@ -80,6 +88,13 @@ def largest_slice(labels: np.ndarray, label_id: int) -> int | None:
 
 def erase_object(labels: np.ndarray, label_id: int) -> Patch | None:
     """The patch that sets every pixel of object ``label_id`` to 0 (not applied; None if absent)."""
+    if callable(getattr(labels, "bbox", None)):  # ChunkedLabels: read the object's box only
+        region = labels.bbox(label_id) if label_id > 0 else None
+        if region is None:
+            return None
+        before = np.array(labels[region], copy=True)
+        after = np.where(before == label_id, 0, before).astype(before.dtype)
+        return Patch(region, before, after)
     lab = np.asarray(labels)
     mask = lab == label_id
     if label_id <= 0 or not mask.any():

@@ -104,15 +104,58 @@ def _check_suffix(path: Path) -> None:
         raise ValueError(f"labels file {path} must end in {', '.join(_LABEL_SUFFIXES)}")
 
 
+def _write_chunked(path: Path, labels: Any) -> None:
+    """Write a ``core.chunked_labels.ChunkedLabels`` one chunk at a time: a tiled TIFF (one
+    tile per chunk, zlib) or a ``.npy`` file filled through a memory map."""
+    th, tw = labels.chunks[-2:]
+    stored = set(labels.stored_chunks())
+    if path.suffix.lower() == ".npy":
+        out = np.lib.format.open_memmap(path, mode="w+", dtype=labels.dtype, shape=labels.shape)
+        for coord in sorted(stored):
+            region = labels.chunk_region(coord)
+            out[region] = labels[region]
+        out.flush()
+        del out
+        return
+    import tifffile
+
+    zero = np.zeros((th, tw), labels.dtype)
+
+    def tiles():
+        for lead in np.ndindex(*labels.shape[:-2]):
+            for i in range(labels.chunk_grid[-2]):
+                for j in range(labels.chunk_grid[-1]):
+                    coord = tuple(lead) + (i, j)
+                    if coord not in stored:
+                        yield zero
+                        continue
+                    block = np.asarray(labels[labels.chunk_region(coord)])
+                    block = block.reshape(block.shape[-2:])  # one slice of a stack
+                    tile = np.zeros((th, tw), labels.dtype)
+                    tile[: block.shape[0], : block.shape[1]] = block
+                    yield tile
+
+    tmp = path.with_name(f".{path.name}.tmp")
+    tifffile.imwrite(tmp, tiles(), shape=labels.shape, dtype=labels.dtype, tile=(th, tw), compression="zlib")
+    tmp.replace(path)
+
+
 def save_annotation(labels_path: str | Path, labels: np.ndarray, annotation: AnnotationFile) -> Path:
-    """Write the label array (TIFF or .npy) and its JSON sidecar; returns the JSON path."""
+    """Write the label array (TIFF or .npy) and its JSON sidecar; returns the JSON path.
+
+    ``labels`` may be a ``core.chunked_labels.ChunkedLabels``: it is then written one chunk
+    at a time (a tiled TIFF, or a ``.npy`` file through a memory map), never read whole.
+    """
     path = Path(labels_path)
     _check_suffix(path)
-    arr = np.asarray(labels)
+    chunked = callable(getattr(labels, "stored_chunks", None))  # ChunkedLabels: written chunk by chunk
+    arr = labels if chunked else np.asarray(labels)
     if not np.issubdtype(arr.dtype, np.integer):
         raise ValueError(f"labels must be an integer array, got dtype {arr.dtype}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() == ".npy":
+    if chunked:
+        _write_chunked(path, labels)
+    elif path.suffix.lower() == ".npy":
         np.save(path, arr)
     else:
         import tifffile
@@ -133,8 +176,13 @@ def save_annotation(labels_path: str | Path, labels: np.ndarray, annotation: Ann
     return side
 
 
-def load_annotation(labels_path: str | Path) -> tuple[np.ndarray, AnnotationFile]:
+def load_annotation(labels_path: str | Path, lazy: bool = False) -> tuple[Any, AnnotationFile]:
     """Read a labels file and its sidecar (an absent sidecar gives an empty record list).
+
+    Args:
+        labels_path: ``.tif``/``.tiff``/``.npy`` labels file.
+        lazy: return the labels unread: a read-only memory map (``.npy``) or a ``zarr.Array``
+            over the TIFF (tifffile's zarr store), which slicing reads part by part.
 
     Raises:
         FileNotFoundError: the labels file does not exist.
@@ -145,7 +193,11 @@ def load_annotation(labels_path: str | Path) -> tuple[np.ndarray, AnnotationFile
     if not path.is_file():
         raise FileNotFoundError(f"labels file {path} does not exist")
     if path.suffix.lower() == ".npy":
-        arr = np.load(path, allow_pickle=False)
+        arr = np.load(path, allow_pickle=False, mmap_mode="r" if lazy else None)
+    elif lazy:
+        from .lazy_image import open_lazy
+
+        arr = open_lazy(path)
     else:
         import tifffile
 

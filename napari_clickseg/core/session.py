@@ -340,32 +340,37 @@ class InteractiveSession:
         that distance of it (the part around it is then what is being corrected).
 
         Args:
-            mask: HxW bool (or a probability map, float in [0, 1]) of the slice set now.
+            mask: HxW bool (or a probability map, float in [0, 1]) of the slice set now; on a
+                large slice also a ``WindowedMap`` (the object's rectangle at an offset), kept
+                as one (no dense HxW map is made).
 
         Raises:
             ValueError: wrong shape, or a float map outside [0, 1].
             RuntimeError: no slice set.
         """
         self._require_image()
-        arr = np.asarray(mask)
-        if arr.shape != self._shape:
-            raise ValueError(f"mask has shape {arr.shape}, but the slice is {self._shape}")
+        windowed = isinstance(mask, WindowedMap)
+        arr = mask.data if windowed else np.asarray(mask)
+        if tuple(mask.shape if windowed else arr.shape) != self._shape:
+            raise ValueError(f"mask has shape {tuple(mask.shape if windowed else arr.shape)}, but the slice is {self._shape}")
         if arr.dtype == bool or np.issubdtype(arr.dtype, np.integer):
             prob = (arr > 0).astype(np.float32)
         else:
-            prob = np.asarray(arr, np.float32)
-            if not np.isfinite(prob).all() or prob.min() < 0.0 or prob.max() > 1.0:
+            prob = np.array(arr, np.float32)  # the session's own: the caller may change ``mask`` afterwards
+            if prob.size and (not np.isfinite(prob).all() or prob.min() < 0.0 or prob.max() > 1.0):
                 raise ValueError("a float mask prompt must be a probability map with values in [0, 1]")
-        prob = prob.copy()  # the session's own: the caller may change ``mask`` afterwards
+        offset = mask.offset if windowed else (0, 0)
         self.reset()
-        self._seed = prob
         inside = prob > self.threshold
         if self.anchor_masks and inside.any():
             from .simulate import padded_edt
 
             dt = padded_edt(inside)
             r, c = np.unravel_index(int(np.argmax(dt)), dt.shape)
-            self._anchor = (Click(int(r), int(c), True), float(dt[r, c]))
+            self._anchor = (Click(int(r) + offset[0], int(c) + offset[1], True), float(dt[r, c]))
+        if windowed or is_large(self._shape):  # a large slice: the object's rectangle only
+            prob = WindowedMap(self._shape, offset, prob, 0.0).trimmed() if windowed else WindowedMap.from_dense(prob)
+        self._seed = prob
         self._states = [SessionState(prob=prob)]
         return self.mask
 

@@ -9,6 +9,10 @@
   ``X_mask``), or ``imgX.*`` + ``maskX.*``; each pair is a 2D image or a volume;
 * an image file or volume (TIFF stack, NIfTI) with ``labels=`` a label file of the same
   (Z,)H,W shape; volumes yield 2D slices along axis 0;
+* a large tiled TIFF / OME-TIFF or a zarr / OME-Zarr folder with ``labels=``: opened lazily
+  by the reader of ``clickseg annotate`` (``core.lazy_image.opens_lazily`` / ``open_lazy``,
+  full-resolution level); the samples' ``image`` is then the lazy array (only the windows a
+  predictor reads are read), the label file is read as usual;
 * ``sample-microscopy`` / ``sample-mri``: the synthetic volumes of ``data.samples``.
 
 The loader first lists every object from the masks alone (cheap, and every bad-input error
@@ -29,6 +33,7 @@ import numpy as np
 
 from ..core.image import validate_slice
 from ..core.labels import object_ids
+from ..core.lazy_image import check_lazy_slice, is_large, lazy_slice, open_lazy, opens_lazily, slice_shape
 from .readers import (
     IMAGE_SUFFIXES,
     image_shape,
@@ -52,8 +57,10 @@ class ObjectSample:
     """One object to segment on one 2D slice: what the loaders yield and the evaluator takes.
 
     Attributes:
-        image: HxW or HxWxC slice (channels last), the stored dtype. Objects of one image
-            share the same array (do not modify it in place).
+        image: HxW or HxWxC slice (channels last), the stored dtype: a numpy array, or for a
+            large image opened lazily an array-like read window by window (``zarr.Array`` or
+            ``core.lazy_image.SliceView``; never read whole). Objects of one image share the
+            same array (do not modify it in place).
         gt: HxW bool, True on the object.
         name: unique, readable id, e.g. ``"train_1#3"`` or ``"vol.tif[z=12]#1"``.
         image_key: equal for all objects of the same slice (consecutive objects with the same
@@ -74,7 +81,7 @@ class _Source:
 
     key: str  # e.g. "train_1" or "vol.tif[z=3]"
     stem: str  # what ``names=`` filters on (image stem, or volume stem)
-    get_image: Callable[[], np.ndarray]
+    get_image: Callable[[], np.ndarray]  # numpy, or a lazy array (large tiled TIFF / zarr)
     get_labels: Callable[[], np.ndarray]  # HxW integer (2D files are read again when used)
     ids: list[int]  # object ids with enough area (semantic: [-1] = foreground)
     label_file: str
@@ -203,29 +210,48 @@ def _file_sources(
     shape = image_shape(image)
     if not is_nifti(image):
         _check_same_shape(shape, lab.shape, str(image), str(labels))
-    return _volume_sources(get_volume, lab, _strip_suffix(image), image.name, str(labels), min_area, semantic)
+    return _volume_sources(lambda z: get_volume()[z], lab, _strip_suffix(image), image.name, str(labels),
+                           min_area, semantic)
 
 
 def _volume_sources(
-    get_volume: Callable[[], np.ndarray], lab: np.ndarray, stem: str, label: str, label_file: str,
+    get_slice: Callable[[int], np.ndarray], lab: np.ndarray, stem: str, label: str, label_file: str,
     min_area: int, semantic: bool,
 ) -> list[_Source]:
     sources = []
     for z in range(lab.shape[0]):
         lz, ids = _object_ids(lab[z], min_area, semantic)
         if ids:
-            sources.append(_Source(f"{label}[z={z}]", stem, lambda z=z: get_volume()[z], lambda lz=lz: lz, ids,
+            sources.append(_Source(f"{label}[z={z}]", stem, lambda z=z: get_slice(z), lambda lz=lz: lz, ids,
                                    label_file))
     return sources
 
 
+def _lazy_sources(path: Path, labels: Path, min_area: int, semantic: bool) -> list[_Source]:
+    """Sources of a large tiled TIFF or zarr image (or stack) opened lazily, with its labels.
+
+    The image is opened by ``core.lazy_image.open_lazy`` (the full-resolution level, as
+    ``clickseg annotate`` does); nothing of it is read here.
+    """
+    image = open_lazy(path)
+    lab = read_labels(labels)
+    _check_same_shape(tuple(image.shape), lab.shape, str(path), str(labels))
+    stem = _strip_suffix(path)
+    if lab.ndim == 2:
+        _, ids = _object_ids(lab, min_area, semantic)
+        return [_Source(stem, stem, lambda: image, lambda: _object_ids(lab, 0, semantic)[0], ids, str(labels))]
+    return _volume_sources(lambda z: lazy_slice(image, (z,)), lab, stem, path.name, str(labels), min_area, semantic)
+
+
 def _volume_arrays_sources(path: Path, labels: Path, min_area: int, semantic: bool) -> list[_Source]:
+    if opens_lazily(path):
+        return _lazy_sources(path, labels, min_area, semantic)
     lab = read_labels(labels)
     if lab.ndim == 2:  # a 2D image with its mask
         return _file_sources(path, labels, _strip_suffix(path), min_area, semantic, volume=False)
     vol = read_volume(path)
     _check_same_shape(vol.shape, lab.shape, str(path), str(labels))
-    return _volume_sources(lambda: vol, lab, _strip_suffix(path), path.name, str(labels), min_area, semantic)
+    return _volume_sources(lambda z: vol[z], lab, _strip_suffix(path), path.name, str(labels), min_area, semantic)
 
 
 def _sample_sources(name: str, min_area: int, semantic: bool) -> list[_Source]:
@@ -233,7 +259,7 @@ def _sample_sources(name: str, min_area: int, semantic: bool) -> list[_Source]:
 
     make = samples.sample_microscopy_volume if name == "sample-microscopy" else samples.sample_mri_volume
     vol, lab = make(seed=0)
-    return _volume_sources(lambda: vol, np.asarray(lab), name, name, name, min_area, semantic)
+    return _volume_sources(lambda z: vol[z], np.asarray(lab), name, name, name, min_area, semantic)
 
 
 def _choose(sources: list[_Source], max_objects: int, seed: int) -> list[list[int]]:
@@ -266,7 +292,8 @@ def load_objects(
 
     Args:
         path: a dataset folder (``images/`` + ``masks/``, or image/label file pairs), an image
-            or volume file (with ``labels``), or ``"sample-microscopy"`` / ``"sample-mri"``.
+            or volume file (with ``labels``; a large tiled TIFF or a zarr folder is opened
+            lazily), or ``"sample-microscopy"`` / ``"sample-mri"``.
         labels: label image/volume for an image or volume ``path`` (same (Z,)H,W shape).
         max_objects: draw this many objects at random (``numpy.random.default_rng(seed)``),
             spread over the images; None = every object, in file order.
@@ -303,7 +330,7 @@ def load_objects(
                 f"dataset {p} does not exist; pass a folder with images/ and masks/, an image or "
                 f"volume file with labels=, or one of {', '.join(SAMPLE_DATASETS)}"
             )
-        if p.is_dir():
+        if p.is_dir() and not (labels is not None and opens_lazily(p)):  # a zarr folder is one image
             if labels is not None:
                 raise ValueError(f"labels= is for an image or volume file, but {p} is a folder")
             sources = _folder_sources(p, min_area, semantic)
@@ -337,8 +364,12 @@ def _iterate(sources: list[_Source], chosen: list[list[int]]) -> Iterator[Object
     for src, ids in zip(sources, chosen):
         if not ids:
             continue
-        image = np.asarray(src.get_image())
-        validate_slice(image, name=f"image {src.key}")
+        image = src.get_image()
+        if isinstance(image, np.ndarray) or not is_large(slice_shape(image)):
+            image = np.asarray(image)
+            validate_slice(image, name=f"image {src.key}")
+        else:  # a large lazy slice: checked by shape and dtype, read window by window later
+            check_lazy_slice(image, name=f"image {src.key}")
         labels = src.get_labels()
         if image.shape[:2] != labels.shape:
             raise ValueError(

@@ -30,7 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data", required=True,
         help="folder with images/ and masks/, an image volume (with --labels), "
-             "or a bundled sample: sample-microscopy, sample-mri",
+             "or a bundled sample: sample-microscopy, sample-mri; a large tiled (OME-)TIFF or a zarr folder "
+             "(with --labels) opens lazily as in 'clickseg annotate' (only the windows the model reads are read)",
     )
     parser.add_argument(
         "--part", choices=["all", "train", "val"], default="all",

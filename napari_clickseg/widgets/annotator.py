@@ -33,6 +33,7 @@ from ..models.registry import get_model_info, list_models, load_model, loadable_
 from . import save_resume
 from .autosave import Autosaver
 from .busy import BusyIndicator
+from .large_labels import chunked_of, document_for, new_target_layer, object_mask, value_at
 from .layers import ImageGeometry, PromptLayers
 from .object_list import ObjectList
 from .panel import NEW_LABELS, TARGET_SOURCE, build_panel, insert_above_stretch
@@ -332,7 +333,7 @@ class AnnotatorWidget(QWidget):
         elif layer.data.shape != self.geometry.spatial_shape:
             show_error(f"clickseg: labels layer {layer.name!r} has shape {layer.data.shape}, but the image needs "
                        f"{self.geometry.spatial_shape}; choose another layer or create a new one")
-        elif not isinstance(layer.data, np.ndarray):
+        elif not isinstance(layer.data, np.ndarray) and chunked_of(layer) is None:
             show_error(f"clickseg: labels layer {layer.name!r} is not held in memory (numpy); convert it first")
         elif not np.issubdtype(layer.data.dtype, np.integer):
             show_error(f"clickseg: labels layer {layer.name!r} holds {layer.data.dtype} values, not integer ids; convert it first")
@@ -346,9 +347,7 @@ class AnnotatorWidget(QWidget):
             show_error("clickseg: choose an image layer first")
             return None
         if layer in (None, NEW_LABELS):
-            g, n = self.geometry, len(self.geometry.spatial_shape)
-            layer = self.viewer.add_labels(np.zeros(g.spatial_shape, np.uint32), name="clickseg labels",
-                                           scale=g.layer.scale[-n:], translate=g.layer.translate[-n:])
+            layer = new_target_layer(self.viewer, self.geometry)  # chunked on huge slides (large_labels)
         layer = self._labels_layer(layer)
         if layer is None:
             self.controls.labels_combo.setCurrentText(self.target.name if self.target is not None else NEW_LABELS)
@@ -356,7 +355,7 @@ class AnnotatorWidget(QWidget):
         if layer is not self.target:
             self.target, self.editing = layer, None
             self.link.attach(layer)
-            self.document = AnnotationDocument(layer.data, write=self.link.write)
+            self.document = document_for(layer, self.link)
             self.document.listeners.append(self._on_document_change)
             self.objects.watch(layer)
             self.autosave.watch(layer)
@@ -545,7 +544,7 @@ class AnnotatorWidget(QWidget):
         if not self.geometry.inside(lead, r, c):
             show_warning("clickseg: click outside the image ignored")
             return False
-        label_id = int(source.data[tuple(lead) + (int(round(r)), int(round(c)))])
+        label_id = value_at(source, tuple(lead) + (int(round(r)), int(round(c))))
         if label_id == 0:
             show_warning(f"clickseg: no object of {source.name!r} there; Ctrl-Shift-click on an object to edit it")
             return False
@@ -575,7 +574,7 @@ class AnnotatorWidget(QWidget):
         layer = self._edit_source(source)
         if layer is None or not self._ensure_slice():
             return False
-        mask = np.asarray(layer.data[self._index]) == int(label_id)
+        mask = object_mask(layer, self._index, label_id)
         if not mask.any():
             show_warning(f"clickseg: object {label_id} is not on {slice_words(self._index)} of {layer.name!r}")
             return False

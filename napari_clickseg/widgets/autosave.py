@@ -9,6 +9,10 @@ Labels layer (no existing layer is changed) and puts the prompts back on their s
 Declining, or committing a new object before restoring, moves the old autosave aside
 (``<signature>.previous.*``) instead of overwriting it.
 
+Lazy images (dask, zarr, a multiscale pyramid) are autosaved too, signed by a few windows of
+their finest level; a chunked target (huge slides, ``large_labels``) is written chunk by chunk,
+only the chunks changed since the last write.
+
 Off with ``CLICKSEG_AUTOSAVE=0`` (environment) or ``annotator.autosave.enabled = False``.
 """
 
@@ -30,6 +34,8 @@ from napari.utils.notifications import (
 from qtpy.QtCore import QTimer
 
 from ..core.autosave import Autosave, AutosaveState, SlicePrompts, autosave_enabled, image_signature
+from ..core.chunked_labels import ChunkedLabels
+from .large_labels import add_chunked_layer, chunked_of
 
 __all__ = ["Autosaver", "INTERVAL_S"]
 log = logging.getLogger(__name__)
@@ -77,11 +83,9 @@ class Autosaver:
         g = self.ann.geometry
         if not self.enabled or g is None:
             return
-        if not isinstance(g.layer.data, np.ndarray):
-            log.info("clickseg: layer %r is not held in memory (numpy); no autosave for it", g.layer.name)
-            return
-        # the labels' shape depends on the channel axis chosen, so it is part of the key
-        sig = hashlib.sha1(f"{image_signature(g.layer.data)}|channels={g.channel_axis}".encode()).hexdigest()
+        # the labels' shape depends on the channel axis chosen, so it is part of the key; lazy
+        # (dask, zarr, multiscale) images are signed by a few windows of their finest level
+        sig = hashlib.sha1(f"{image_signature(g.data)}|channels={g.channel_axis}".encode()).hexdigest()
         store = self.store = Autosave(sig)
         self._baseline()
         try:
@@ -157,7 +161,9 @@ class Autosaver:
         if not self.enabled or self.store is None:
             return False
         target = self.ann.target
-        labels = target.data if target is not None and isinstance(target.data, np.ndarray) else None
+        labels = None if target is None else chunked_of(target)  # a huge slide: written chunk by chunk
+        if labels is None and target is not None and isinstance(target.data, np.ndarray):
+            labels = target.data
         crc = self._small_crc(target)
         if crc is not None:
             self._labels_dirty = self._labels_dirty or crc != self._labels_crc
@@ -206,11 +212,12 @@ class Autosaver:
         g = ann.geometry
         layer = ann.target
         if state.labels is not None:
-            n = state.labels.ndim
-            layer = ann.viewer.add_labels(
-                state.labels, name="clickseg labels (restored)",
-                scale=g.layer.scale[-n:], translate=g.layer.translate[-n:],
-            )
+            n = len(state.labels.shape)
+            kw = dict(name="clickseg labels (restored)", scale=g.layer.scale[-n:], translate=g.layer.translate[-n:])
+            if isinstance(state.labels, np.ndarray):
+                layer = ann.viewer.add_labels(state.labels, **kw)
+            else:  # a huge slide's zarr labels: copied chunk by chunk into a new chunked target
+                layer = add_chunked_layer(ann.viewer, ChunkedLabels.from_array(state.labels), **kw)
             ann.set_target(layer)
         if ann.document is not None:
             ann.document.records = list(state.records)

@@ -4,7 +4,8 @@
 for 2D and ``(z,)`` for stacks) and which are channels (RGB last axis, or a chosen leading
 channel axis), and cuts the 2D slice the viewer shows. ``PromptLayers`` owns the Points
 (positive/negative), Shapes (box) and preview Labels layers, all with the image's ndim, scale
-and translate, so data coordinates of every layer agree and points stay on their slice.
+and translate, so data coordinates of every layer agree and points stay on their slice. On a
+large slice the preview holds the current object's rectangle only (``large_labels.WindowPreview``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 from ..core.clicks import Box, Click
 from ..core.lazy_image import finest_level, is_large, lazy_slice
 from ..core.window import WindowedMap
+from .large_labels import WindowPreview
 
 __all__ = ["ImageGeometry", "PromptLayers", "POS_COLOR", "NEG_COLOR"]
 
@@ -161,7 +163,9 @@ class PromptLayers:
         )
         lab_scale = img.scale[-len(geometry.spatial_shape):]
         lab_translate = img.translate[-len(geometry.spatial_shape):]
-        self.preview = viewer.add_labels(
+        #: on a large slice (windowed maps) the preview holds the object's rectangle only
+        self.window_preview = WindowPreview(viewer, geometry, f"{prefix} preview") if is_large(geometry.spatial_shape[-2:]) else None
+        self.preview = self.window_preview.layer if self.window_preview is not None else viewer.add_labels(
             np.zeros(geometry.spatial_shape, np.uint8), name=f"{prefix} preview", opacity=0.5,
             scale=lab_scale, translate=lab_translate,
         )
@@ -299,6 +303,9 @@ class PromptLayers:
     # -- preview --------------------------------------------------------------------------
     def show_mask(self, lead: tuple[int, ...], mask: np.ndarray | None) -> None:
         """Show ``mask`` (HxW bool) on slice ``lead``; writes only the changed bounding box."""
+        if self.window_preview is not None:
+            self.window_preview.show(lead, mask)
+            return
         data = self.preview.data
         region: list[tuple[tuple[int, ...], tuple[slice, slice]]] = []
         if self._shown is not None:

@@ -3,7 +3,9 @@
 Select (the next commit continues that id; napari's brush paints it), go to (the slice where
 the object is largest, centred), delete (one undoable step of the annotator's history). The
 table follows the target layer: any change to it (commit, propagation, undo, a napari brush
-stroke) refreshes it shortly after, once, however many changes came in between.
+stroke) refreshes it shortly after, once, however many changes came in between. A chunked
+target (``large_labels``) is listed from its object index and "go to" reads the object's box
+only.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from qtpy.QtWidgets import (
 )
 
 from ..core.objects import ObjectStats, largest_slice, object_stats
+from ..core.window import WindowedMap
+from .large_labels import labels_of, object_mask
 from .viewer_objects import unwrap
 
 __all__ = ["ObjectList"]
@@ -85,7 +89,7 @@ class ObjectList(QGroupBox):
     def refresh(self) -> None:
         """Re-read the objects of the target layer into the table now."""
         self._timer.stop()
-        self.stats = object_stats(np.asarray(self.layer.data)) if self.layer is not None else []
+        self.stats = object_stats(labels_of(self.layer)) if self.layer is not None else []  # chunked: from its index
         keep = self.selected_id()
         self.table.setRowCount(len(self.stats))
         for row, s in enumerate(self.stats):
@@ -136,14 +140,14 @@ class ObjectList(QGroupBox):
         if lid is None:
             return None
         self.choose(lid)
-        data = np.asarray(self.layer.data)
-        z = largest_slice(data, lid)
-        plane = data[z] if z is not None else data
-        rows, cols = np.nonzero(plane == lid)
+        z = largest_slice(labels_of(self.layer), lid)
+        mask = object_mask(self.layer, (z,) if z is not None else (), lid)  # chunked: its box only
+        off = mask.offset if isinstance(mask, WindowedMap) else (0, 0)
+        rows, cols = np.nonzero(mask.data if isinstance(mask, WindowedMap) else mask)
         if rows.size == 0:
             show_warning(f"clickseg: object {lid} is not in {self.layer.name!r} any more")
             return None
-        point = ([z] if z is not None else []) + [float(rows.mean()), float(cols.mean())]
+        point = ([z] if z is not None else []) + [float(rows.mean()) + off[0], float(cols.mean()) + off[1]]
         world = np.asarray(self.layer.data_to_world(point), float)
         viewer = self.ann.viewer
         offset = viewer.dims.ndim - len(world)

@@ -1,7 +1,8 @@
 """Save and resume for the annotator: labels file + prompts JSON (``AnnotationDocument``).
 
 Functions taking the ``AnnotatorWidget`` and using its public API (``document``, ``settings``,
-``set_target``, ``apply_settings``); every failure is a notification, nothing is lost.
+``set_target``, ``apply_settings``); every failure is a notification, nothing is lost. Labels of
+huge slides (``ChunkedLabels``) are saved and resumed chunk by chunk (a tiled TIFF).
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from typing import Any
 
 from napari.utils.notifications import show_error, show_info
 
+from ..core.chunked_labels import ChunkedLabels
 from ..core.document import AnnotationDocument
+from .large_labels import add_chunked_layer
 
 __all__ = ["save", "load", "save_dialog", "load_dialog"]
 
@@ -48,7 +51,10 @@ def load(ann: Any, path: str | Path) -> Any:
         return None
     n = len(saved.shape)
     kw = {"scale": g.layer.scale[-n:], "translate": g.layer.translate[-n:]} if g is not None else {}
-    layer = ann.viewer.add_labels(saved.labels, name=Path(path).stem, **kw)
+    if isinstance(saved.labels, ChunkedLabels):  # a huge slide's labels, read chunk by chunk
+        layer = add_chunked_layer(ann.viewer, saved.labels, name=Path(path).stem, **kw)
+    else:
+        layer = ann.viewer.add_labels(saved.labels, name=Path(path).stem, **kw)
     if ann.set_target(layer) is layer:
         ann.document.records = list(saved.records)
         ann.save_path = Path(path)

@@ -3,7 +3,9 @@
 Composition, not inheritance: ``VolumeTools(annotator)`` reads the annotator's public state
 (image geometry, document, settings, ``make_predictor``, ``feature_store``), runs the work in
 napari thread workers (each with its own predictor) with a progress bar, and commits
-propagation results into the annotator's document as one undo step.
+propagation results into the annotator's document as one undo step. Stacks of slices larger
+than ``core.window.DENSE_MAX_PIXELS`` (windowed maps) are refused by both, with a message:
+propagation needs dense masks and whole-slice features of every slice.
 """
 
 from __future__ import annotations
@@ -17,11 +19,16 @@ from napari.utils.notifications import show_error, show_info, show_warning
 
 from ..core.feature_cache import feature_key
 from ..core.labels import labelled_slices, object_ids
+from ..core.lazy_image import is_large
+from ..core.window import DENSE_MAX_PIXELS
 from ..core.volume import PropagationConfig, propagate, propagate_between
 from .wording import STOP_WORDS, slice_words, slices_words
 from .workers import precompute_features, run_propagation
 
 __all__ = ["VolumeTools"]
+
+_SIDE = int(round(DENSE_MAX_PIXELS**0.5))
+_LIMIT = f"{_SIDE}x{_SIDE}"  # slices with more pixels: no propagation, no precompute here
 
 
 class VolumeTools:
@@ -50,6 +57,11 @@ class VolumeTools:
         """
         if self.ann.geometry is None or self.ann.geometry.n_lead != 1:
             show_warning("clickseg: propagation needs a 3D stack")
+            return None
+        if is_large(self.ann.geometry.spatial_shape[-2:]):
+            h, w = self.ann.geometry.spatial_shape[-2:]
+            show_warning(f"clickseg: propagation works on stacks of slices up to {_LIMIT} pixels; these slices are "
+                         f"{h}x{w} (segment each slice with clicks)")
             return None
         found = self._last_object() if label_id is None else (label_id, self.ann.current_index())
         if found is None or self.ann.document is None:
@@ -108,6 +120,10 @@ class VolumeTools:
             show_error("clickseg: choose an image layer and a model first")
             return None
         g, model = self.ann.geometry, self.ann.model_key
+        if is_large(g.spatial_shape[-2:]):
+            show_warning(f"clickseg: slices larger than {_LIMIT} pixels are encoded window by window as you click; "
+                         f"there is nothing to precompute for them here")
+            return None
         worker = create_worker(
             precompute_features, self.ann.make_predictor, lambda k: g.get_slice((k,) if g.n_lead else ()),
             g.n_slices, lambda k: feature_key(g.get_slice((k,) if g.n_lead else ()), model), self.ann.feature_store,
