@@ -4,11 +4,12 @@ What is annotated lives in the core: ``core.current_object.CurrentObject`` (the 
 slice it holds, the object being edited, commit and undo decisions) and one
 ``AnnotationDocument`` per target layer (the committed labels, their records, undo/redo,
 save/resume). This widget only translates: mouse, keys, dims and layer events into core calls,
-core results into layers and messages. Its parts: the layer menus and checks
-(``layer_choice``), the model (``model_choice``), the prompt layers (``prompt_sync``), the
-document's writes into the target layer (``target_link``), predictions
-(``prediction_queue``), 3D work (``volume_tools``), the controls (``panel.Controls``), the
-shortcut table (``shortcuts``). Every failure becomes a napari notification and leaves the
+core results into layers and messages. Its parts: the image and target layers and their
+menus (``layer_choice``), the model (``model_choice``), the prompt layers (``prompt_sync``),
+edit/commit/delete/undo in napari terms (``object_commands``), the document's writes into the
+target layer (``target_link``), predictions (``prediction_queue``), 3D work
+(``volume_tools``), saved settings (``session_settings``), the controls (``panel.Controls``),
+the shortcut table (``shortcuts``). Every failure becomes a napari notification and leaves the
 session usable and the committed labels unchanged.
 """
 
@@ -30,7 +31,7 @@ from ..core.lazy_image import slice_key
 from ..core.persistence import ObjectRecord
 from ..core.session import InteractiveSession
 from ..models.registry import list_models
-from . import save_resume
+from . import save_resume, session_settings
 from .autosave import Autosaver
 from .busy import BusyIndicator
 from .layer_choice import LayerChoice
@@ -47,6 +48,7 @@ from .wording import slice_words
 from .workers import LockedStore
 
 __all__ = ["AnnotatorWidget", "Editing"]
+
 
 class AnnotatorWidget(QWidget):
     """Click-based annotation of the slice the viewer shows.
@@ -112,24 +114,12 @@ class AnnotatorWidget(QWidget):
         return self.document.history if self.document is not None else LabelHistory()
 
     def settings(self) -> dict[str, Any]:
-        """The session settings (saved beside the labels and in the autosave)."""
-        c, g = self.controls, self.geometry
-        return {"model": self.model_name, "device": c.device_combo.currentText(), "flip_tta": c.flip_box.isChecked(),
-                "threshold": self.session.threshold if self.session else None,
-                "image_layer": g.layer.name if g else None, "channel_axis": g.channel_axis if g else None,
-                "channels": list(g.channels or []) if g else None,
-                "overwrite": c.overwrite_box.isChecked(), "min_iou": c.min_iou.value() / 100}
+        """The session settings (saved beside the labels and in the autosave; ``session_settings``)."""
+        return session_settings.read(self)
 
     def apply_settings(self, settings: dict[str, Any]) -> None:
         """Use a saved session's model and flip TTA (other settings stay as they are)."""
-        model, flip = settings.get("model"), bool(settings.get("flip_tta", False))
-        if flip != self.controls.flip_box.isChecked():
-            self.controls.flip_box.blockSignals(True)
-            self.controls.flip_box.setChecked(flip)
-            self.controls.flip_box.blockSignals(False)
-            self.set_model(model or self.model_name or "random-walker")
-        elif model and model != self.model_name:
-            self.set_model(model)
+        session_settings.apply(self, settings)
 
     def show_status(self, text: str) -> None:
         self.controls.status.setText(text)
