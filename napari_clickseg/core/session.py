@@ -36,6 +36,7 @@ import numpy as np
 from .clicks import Box, Click
 from .image import validate_slice
 from .lazy_image import check_lazy_slice, finest_level, is_large
+from .mask_prompt import soft_mask
 from .predictor import MASK_THRESHOLD, FeatureStore, Predictor, use_slice
 from .window import WindowedMap
 
@@ -339,6 +340,11 @@ class InteractiveSession:
         ``clicks`` does not list. It is left out as soon as a negative click lands within half
         that distance of it (the part around it is then what is being corrected).
 
+        A bool (or integer) mask is given to the model as a soft probability map
+        (``core.mask_prompt.soft_mask``: about 0.5 at its boundary, 0.9 inside, falling off
+        outside; like the learned models' own maps) whose ``> threshold`` is exactly the mask:
+        ``mask`` and ``prob > threshold`` agree before any click. A float map is used as given.
+
         Args:
             mask: HxW bool (or a probability map, float in [0, 1]) of the slice set now.
 
@@ -351,7 +357,7 @@ class InteractiveSession:
         if arr.shape != self._shape:
             raise ValueError(f"mask has shape {arr.shape}, but the slice is {self._shape}")
         if arr.dtype == bool or np.issubdtype(arr.dtype, np.integer):
-            prob = (arr > 0).astype(np.float32)
+            prob = soft_mask(arr > 0, self.threshold)
         else:
             prob = np.asarray(arr, np.float32)
             if not np.isfinite(prob).all() or prob.min() < 0.0 or prob.max() > 1.0:
