@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from napari_clickseg.core.mask_prompt import HIGH, LOW, soft_mask
+from napari_clickseg.core.mask_prompt import CROP_WIDTH, HIGH, LOW, soft_mask, zoom_width
 from napari_clickseg.core.modulation import modulate
 from napari_clickseg.core.session import InteractiveSession
 from napari_clickseg.models.base import BasePredictor
@@ -59,6 +59,28 @@ def test_a_correcting_click_keeps_the_mask_around_it_under_mfp():
     assert soft[60, 88] > 0.9 and soft[60, 95] < 0.5
 
 
+def test_the_fall_off_is_a_fixed_number_of_crop_pixels():
+    small, large = _disk((400, 400), (200, 200), 8), _disk((400, 400), (200, 200), 90)
+    ws, wl = zoom_width(small), zoom_width(large)
+    assert 0.5 <= ws < 2.0 < 6.0 < wl, (ws, wl)  # a 16 px nucleus: sharp; a 180 px gland: soft
+    roi_side = 2 * 90 + 1  # the zoom grows the box by at least 1.4
+    assert wl == pytest.approx(CROP_WIDTH * max(roi_side * 1.4, 1) / 256, rel=0.5)
+    assert zoom_width(small, crop_size=512) == pytest.approx(max(ws / 2, 0.5))
+    assert zoom_width(np.zeros((9, 9), bool)) > 0
+
+
+def test_the_learned_predictor_gives_the_soft_map_scaled_to_its_crop():
+    from napari_clickseg import build_model
+
+    net = build_model("fdrn", device="cpu", pretrained=False)  # random weights: only the prompt is used
+    img = np.random.default_rng(0).random((120, 120)).astype(np.float32)
+    net.set_image(img)
+    m = _disk()
+    p = net.mask_prompt(m, 0.49)
+    assert np.allclose(p, soft_mask(m, 0.49, zoom_width(m, net.zoom, net.crop_size)))
+    assert np.array_equal(p > 0.49, m) and 0 < p.min() and p.max() < 1
+
+
 class _Echo(BasePredictor):
     name = "echo"
 
@@ -70,14 +92,19 @@ class _Echo(BasePredictor):
         return prev_prob
 
 
-def test_the_session_feeds_a_bool_mask_soft_and_a_float_map_as_given():
+class _SoftEcho(_Echo):
+    def mask_prompt(self, mask, threshold):
+        return soft_mask(mask, threshold)
+
+
+def test_the_session_asks_the_model_for_its_mask_prompt_and_takes_a_float_map_as_given():
     img = np.random.default_rng(0).random((120, 120)).astype(np.float32)
-    p = _Echo()
-    s = InteractiveSession(p, img)
     m = _disk()
-    assert np.array_equal(s.start_from_mask(m), m)
-    s.add_click(60, 60)
-    assert np.allclose(p.prev, soft_mask(m, s.threshold)) and np.array_equal(s.mask, m)
+    for p, expected in ((_Echo(), m.astype(np.float32)), (_SoftEcho(), soft_mask(m))):
+        s = InteractiveSession(p, img)
+        assert np.array_equal(s.start_from_mask(m), m)
+        s.add_click(60, 60)
+        assert np.allclose(p.prev, expected) and np.array_equal(s.mask, m)
     given = np.where(m, 0.7, 0.2).astype(np.float32)
     s.start_from_mask(given)
     s.add_click(60, 60)

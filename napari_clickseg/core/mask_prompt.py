@@ -1,13 +1,15 @@
-"""A mask prompt in the models' own terms: an existing mask as a soft probability map.
+"""A mask prompt in the learned models' own terms: an existing mask as a soft probability map.
 
 An existing mask (an object being edited, ``InteractiveSession.start_from_mask``) reaches a
 model as the previous probability of the next click, the input through which every model
 receives its own last prediction. The learned models were trained with their own maps there:
 about 0.5 at the object's boundary, rising to 0.8-0.95 some pixels inside, falling off outside,
-never exactly 0 or 1. A hard 0/1 mask is unlike anything they saw, and it drives MFP's
-modulation (``core.modulation``) into its special case: at a positive click on p = 0 or a
-negative one on p = 1, the whole window around the click (up to 100 crop pixels) is
-overwritten with a ramp, which wipes out the given mask next to every correcting click.
+never exactly 0 or 1, with a fall-off of about the same number of *crop* pixels whatever the
+object's size (the head's logits are at 1/4 of the Zoom-In crop). A hard 0/1 mask is unlike
+anything they saw, and it drives MFP's modulation (``core.modulation``) into its special case:
+at a positive click on p = 0 or a negative one on p = 1, the whole window around the click (up
+to 100 crop pixels) is overwritten with a ramp, which wipes out the given mask next to every
+correcting click.
 
 ``soft_mask`` therefore turns the mask into
 
@@ -19,24 +21,31 @@ the level the boundary straddles: ``max(threshold, 0.5)`` inside and ``min(thres
 MASK_THRESHOLD)`` outside, so that ``p > threshold``, ``p > MASK_THRESHOLD`` (models) and
 ``p > 0.5`` (Zoom-In) are all exactly the mask. Inside, ``high`` is a plateau (as the
 networks' interiors); outside there is none down to ``low``: a flat region at the clicked
-probability would be taken whole by MFP's probability distance. Defaults: ``width`` 3 px,
-``high`` 0.9, ``low`` 1e-6, from the fdrn and fdrn-v2 maps (how they were measured, and
-what the change did to editing: ``docs/editing.md``).
+probability would be taken whole by MFP's probability distance. ``zoom_width`` gives the
+fall-off in image pixels that is ``CROP_WIDTH`` pixels of the crop the network will see for
+this mask (the Zoom-In ROI of the mask, ``core.zoom``): a nucleus of 15 px gets a sharp map,
+a gland of 200 px a soft one. ``CROP_WIDTH``, ``HIGH`` and ``LOW`` come from the fdrn and
+fdrn-v2 maps; how they were measured, and what the change did to editing: ``docs/editing.md``.
+Classical models keep the 0/1 mask (they only threshold it).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 from scipy import ndimage
 
 from .predictor import MASK_THRESHOLD
+from .zoom import ZoomConfig, compute_roi
 
-__all__ = ["soft_mask", "WIDTH", "HIGH", "LOW"]
+__all__ = ["soft_mask", "zoom_width", "WIDTH", "CROP_WIDTH", "HIGH", "LOW"]
 
-#: pixels over which the soft map rises (inside) and falls (outside) by one logit unit
+#: pixels over which ``soft_mask``'s map rises (inside) and falls (outside) by one logit unit
 WIDTH = 3.0
+#: the same in pixels of the Zoom-In crop (``zoom_width``)
+CROP_WIDTH = 10.0
 #: the plateau inside the mask
 HIGH = 0.9
 #: the floor far outside the mask (never exactly 0)
@@ -90,3 +99,26 @@ def soft_mask(mask: np.ndarray, threshold: float = MASK_THRESHOLD, width: float 
     p = 1.0 / (1.0 + np.exp(-z))
     out[r0:r1, c0:c1] = np.clip(p, low, high)
     return out
+
+
+def zoom_width(mask: np.ndarray, zoom: ZoomConfig = ZoomConfig(), crop_size: int = 256,
+               crop_width: float = CROP_WIDTH) -> float:
+    """The fall-off (image pixels) that is ``crop_width`` pixels of the crop a network sees.
+
+    The crop is the Zoom-In ROI of ``mask`` alone (``core.zoom.compute_roi`` with ``zoom``,
+    as for a correcting click), resampled to ``crop_size`` pixels a side.
+
+    Args:
+        mask: HxW bool.
+        zoom: the network's Zoom-In parameters.
+        crop_size: the side of its crop.
+        crop_width: the fall-off in crop pixels.
+
+    Returns:
+        ``crop_width * ROI side / crop_size``, at least 0.5 px (``WIDTH`` for an empty mask).
+    """
+    m = np.asarray(mask, bool)
+    if not m.any():
+        return WIDTH
+    roi = compute_roi(m.shape, [], m.astype(np.float32), None, dataclasses.replace(zoom, skip_clicks=-1))
+    return max(float(crop_width) * max(roi.shape) / float(crop_size), 0.5)

@@ -36,7 +36,6 @@ import numpy as np
 from .clicks import Box, Click
 from .image import validate_slice
 from .lazy_image import check_lazy_slice, finest_level, is_large
-from .mask_prompt import soft_mask
 from .predictor import MASK_THRESHOLD, FeatureStore, Predictor, use_slice
 from .window import WindowedMap
 
@@ -340,10 +339,11 @@ class InteractiveSession:
         ``clicks`` does not list. It is left out as soon as a negative click lands within half
         that distance of it (the part around it is then what is being corrected).
 
-        A bool (or integer) mask is given to the model as a soft probability map
-        (``core.mask_prompt.soft_mask``: about 0.5 at its boundary, 0.9 inside, falling off
-        outside; like the learned models' own maps) whose ``> threshold`` is exactly the mask:
-        ``mask`` and ``prob > threshold`` agree before any click. A float map is used as given.
+        A bool (or integer) mask is given to the model in its own terms when it says how
+        (``predictor.mask_prompt(mask, threshold)``; the learned models: a soft map, about 0.5
+        at the boundary, 0.9 inside, falling off outside, ``core.mask_prompt``), else as a 0/1
+        map; either way ``prob > threshold`` is exactly ``mask`` before any click. A float map
+        is used as given.
 
         Args:
             mask: HxW bool (or a probability map, float in [0, 1]) of the slice set now.
@@ -357,7 +357,8 @@ class InteractiveSession:
         if arr.shape != self._shape:
             raise ValueError(f"mask has shape {arr.shape}, but the slice is {self._shape}")
         if arr.dtype == bool or np.issubdtype(arr.dtype, np.integer):
-            prob = soft_mask(arr > 0, self.threshold)
+            make = getattr(self.predictor, "mask_prompt", None)  # learned models: a soft map
+            prob = make(arr > 0, self.threshold) if callable(make) else (arr > 0).astype(np.float32)
         else:
             prob = np.asarray(arr, np.float32)
             if not np.isfinite(prob).all() or prob.min() < 0.0 or prob.max() > 1.0:
