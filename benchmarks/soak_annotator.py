@@ -179,11 +179,17 @@ class Shadow:
             self.resegment(z)
 
 
+def _annotator_modules() -> list[Any]:
+    """The modules of the annotator's parts that notify errors (``show_error``)."""
+    from napari_clickseg.widgets import annotator, layer_choice, object_commands, prediction_queue
+
+    return [annotator, layer_choice, object_commands, prediction_queue]
+
+
 class Soak:
     """Drives one annotator with seeded random actions and checks it against a ``Shadow``."""
 
     def __init__(self, viewer: Any, seed: int, models: tuple[str, ...] = MODELS, n_slices: int = 4) -> None:
-        from napari_clickseg.widgets import annotator as annotator_module
         from napari_clickseg.widgets.annotator import AnnotatorWidget
 
         self.rng = np.random.default_rng(seed)
@@ -194,8 +200,10 @@ class Soak:
         self.size = self.vol.shape[-1]
         viewer.add_image(self.vol, name="soak image")
         self.errors: list[str] = []
-        self._restore_error = annotator_module.show_error
-        annotator_module.show_error = lambda msg, *a, **k: (self.errors.append(str(msg)), self._restore_error(msg))
+        # every error notification of the annotator's parts is a failure of the soak
+        self._restore_error = {m: m.show_error for m in _annotator_modules()}
+        for m, show in self._restore_error.items():
+            m.show_error = lambda msg, *a, _show=show, **k: (self.errors.append(str(msg)), _show(msg))
         self.w = AnnotatorWidget(viewer, model=models[0])
         self.w.controls.background_box.setChecked(True)  # predictions in a thread worker, as users have it
         self.shadow = Shadow(self.vol.shape)
@@ -204,9 +212,8 @@ class Soak:
         self.history: list[str] = []
 
     def close(self) -> None:
-        from napari_clickseg.widgets import annotator as annotator_module
-
-        annotator_module.show_error = self._restore_error
+        for m, show in self._restore_error.items():
+            m.show_error = show
         self.w.wait_idle()
 
     # -- helpers ----------------------------------------------------------------------------------

@@ -110,3 +110,17 @@ def test_no_clicks_and_click_outside_leave_the_map_unchanged():
 def test_bad_input_is_rejected():
     with pytest.raises(ValueError, match="2D"):
         modulate(np.zeros((2, 3, 4)), [(0, 0, True)])
+
+
+def test_a_nearly_flat_window_stays_finite():
+    """A window whose probabilities almost all equal the click's (a flat plateau with a few
+    values off by 1e-8) has a median distance whose cube underflows float32: no NaN."""
+    prob = np.full((21, 21), 0.05, np.float32)
+    prob[:, 9:] = np.nextafter(np.nextafter(np.float32(0.05), 1, dtype=np.float32), 1, dtype=np.float32)
+    # median distance ~5e-17, its cube below float32's smallest subnormal
+    prob[:, 15:] = 0.9
+    with np.errstate(divide="raise", invalid="raise"):
+        out = modulate(prob, [(10, 5, True)])
+    assert np.isfinite(out).all()
+    assert out[3, 3] == pytest.approx(0.99, abs=1e-3)  # the plateau at the click is pushed up
+    assert np.allclose(out[:, 15:], 0.9)  # far in probability: untouched

@@ -151,13 +151,13 @@ def test_start_from_mask_is_the_prompt_of_the_next_clicks(image):
     assert np.array_equal(s.start_from_mask(seed), seed) and not s.clicks and not s.can_undo
     assert p.predict_calls == [], "starting from a mask predicts nothing"
     m = s.add_click(10, 10, False)
-    assert np.array_equal(p.predict_calls[-1][1] > 0, seed), "the mask was not the previous probability"
+    assert np.array_equal(p.predict_calls[-1][1] > s.threshold, seed), "the mask was not the previous probability"
     assert not m[10, 10] and m[20, 20]
     assert np.array_equal(s.undo(), seed) and not s.can_undo  # undo stops at the mask, not before it
     s.redo()
     # editing the click list: the chain restarts from the mask, and no click at all gives it back
     s.set_clicks([Click(20, 20, False)])
-    assert np.array_equal(p.predict_calls[-1][1] > 0, seed) and s.mask[10, 10] and not s.mask[20, 20]
+    assert np.array_equal(p.predict_calls[-1][1] > s.threshold, seed) and s.mask[10, 10] and not s.mask[20, 20]
     assert np.array_equal(s.set_clicks([]), seed)
     # a slice's history keeps its mask prompt
     hist = s.history()
@@ -166,7 +166,7 @@ def test_start_from_mask_is_the_prompt_of_the_next_clicks(image):
     snap = s.history()
     s.reset()
     assert s.seed is None and not s.mask.any()
-    assert s.restore_history(snap) and np.array_equal(s.seed > 0, seed)
+    assert s.restore_history(snap) and np.array_equal(s.seed > s.threshold, seed)
     assert hist.seed is not None
     with pytest.raises(ValueError, match="shape"):
         s.start_from_mask(np.zeros((3, 3), bool))

@@ -375,3 +375,15 @@ def test_edit_object_of_another_labels_layer_commits_it_as_new(annotator):
     assert w.held_index is None
     w.add_click(40, 50)
     assert w.held_index == () and w.prompts.preview.data.any()
+
+
+def test_mouse_action_follows_the_mouse_table():
+    from napari_clickseg.widgets.shortcuts import mouse_action
+
+    assert mouse_action((), 1, True) == ("click", True)
+    assert mouse_action((), 1, False) == ("click", False)  # after N
+    assert mouse_action((), 2, True) == ("click", False)  # right click: the opposite
+    assert mouse_action(("Shift",), 1, True) == ("click", False)
+    assert mouse_action(("Control",), 1, False) == ("click", True)
+    assert mouse_action(("Control", "Shift"), 1, True) == ("edit", False)
+    assert mouse_action(("Alt",), 1, True) == ("click", True)  # Alt is napari's: no meaning here

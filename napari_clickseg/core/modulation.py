@@ -140,10 +140,10 @@ def modulate(
         patch[win] = (1.0 - ramp) if upos else ramp
     elif gamma_max > 1.0:
         if t <= cfg.n_prob:
-            d = (vals - p_u) ** 2
+            d = (vals.astype(np.float64) - p_u) ** 2  # float64: a tiny median must not underflow
             d_med = float(np.median(d))
             if d_med > 0:
-                frac = np.maximum((d_med - d) ** 3 / d_med**3, 0.0)
+                frac = np.maximum(((d_med - d) / d_med) ** 3, 0.0)
             else:  # the limit of the formula when more than half of the window equals p_u
                 frac = (d == 0).astype(np.float32)
             gamma = (gamma_max - 1.0) * frac + 1.0

@@ -16,6 +16,10 @@ Contracts:
     returns: HxW float32 probability in [0, 1]; ``prob > 0.49`` is the mask (RITM convention).
     features: ``get_features()`` returns an opaque object that ``set_features`` of a predictor
         of the same model accepts in place of an encoder run.
+    mask_prompt (optional): ``mask_prompt(mask, threshold) -> prob``, an existing HxW bool mask
+        as the previous probability this model understands (``prob > threshold`` exactly the
+        mask); ``InteractiveSession.start_from_mask`` uses it when present (the learned models:
+        ``core.mask_prompt``), else the 0/1 map.
 
 A *model spec* names a registry model and a variant of it: ``NAME[@CROP][+flip]``, e.g.
 ``ritm-like@256+flip`` (the ``ritm-like`` family built with a 256 px head crop, with flip

@@ -339,6 +339,12 @@ class InteractiveSession:
         ``clicks`` does not list. It is left out as soon as a negative click lands within half
         that distance of it (the part around it is then what is being corrected).
 
+        A bool (or integer) mask is given to the model in its own terms when it says how
+        (``predictor.mask_prompt(mask, threshold)``; the learned models: a soft map, about 0.5
+        at the boundary, 0.9 inside, falling off outside, ``core.mask_prompt``), else as a 0/1
+        map; either way ``prob > threshold`` is exactly ``mask`` before any click. A float map
+        is used as given.
+
         Args:
             mask: HxW bool (or a probability map, float in [0, 1]) of the slice set now; on a
                 large slice also a ``WindowedMap`` (the object's rectangle at an offset), kept
@@ -354,7 +360,8 @@ class InteractiveSession:
         if tuple(mask.shape if windowed else arr.shape) != self._shape:
             raise ValueError(f"mask has shape {tuple(mask.shape if windowed else arr.shape)}, but the slice is {self._shape}")
         if arr.dtype == bool or np.issubdtype(arr.dtype, np.integer):
-            prob = (arr > 0).astype(np.float32)
+            make = getattr(self.predictor, "mask_prompt", None)  # learned models: a soft map
+            prob = make(arr > 0, self.threshold) if callable(make) else (arr > 0).astype(np.float32)
         else:
             prob = np.array(arr, np.float32)  # the session's own: the caller may change ``mask`` afterwards
             if prob.size and (not np.isfinite(prob).all() or prob.min() < 0.0 or prob.max() > 1.0):

@@ -33,7 +33,14 @@ import numpy as np
 
 from ..core.image import validate_slice
 from ..core.labels import object_ids
-from ..core.lazy_image import check_lazy_slice, is_large, lazy_slice, open_lazy, opens_lazily, slice_shape
+from ..core.lazy_image import (
+    check_lazy_slice,
+    is_large,
+    lazy_slice,
+    open_lazy,
+    opens_lazily,
+    slice_shape,
+)
 from .readers import (
     IMAGE_SUFFIXES,
     image_shape,

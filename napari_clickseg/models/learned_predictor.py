@@ -13,6 +13,8 @@ On a large slice the first click's whole-slice view shrinks small objects to a f
 unless turned off (``refine_first``), a first click whose mask is small relative to the slice is
 predicted once more, zoomed in on that mask (``_refine_first``).
 ``predict`` is a pure function of its inputs (the ROI is recomputed each call).
+An existing mask (editing an object) becomes the previous probability through ``mask_prompt``:
+a soft map like the network's own (``core.mask_prompt``), not a 0/1 mask.
 
 Prompts mean what users mean (``core.prompt_constraints``): with a box, the probability outside
 the box is 0 unless a positive click outside it lies on the mask there (``box_bounds``, on by
@@ -54,6 +56,7 @@ from torch import nn
 from ..core.clicks import Box, Click
 from ..core.image import normalize_slice, validate_prob, validate_slice
 from ..core.lazy_image import check_lazy_slice, finest_level, is_large
+from ..core.mask_prompt import soft_mask, zoom_width
 from ..core.predictor import MASK_THRESHOLD, UntrainedModelWarning
 from ..core.prompt_constraints import bound_to_box, keep_clicked_components
 from ..core.window import WindowedMap, as_windowed
@@ -294,6 +297,14 @@ class LearnedPredictor(BasePredictor):
         return out if is_large(shape) else out.to_dense()
 
     # -- per click -----------------------------------------------------------------------
+    def mask_prompt(self, mask: np.ndarray, threshold: float = MASK_THRESHOLD) -> np.ndarray:
+        """An existing HxW bool mask as the previous probability this network understands: the
+        soft map of ``core.mask_prompt.soft_mask``, falling off over ``CROP_WIDTH`` pixels of
+        the crop the network sees for the mask (``zoom_width``); ``> threshold`` is exactly
+        ``mask``. ``InteractiveSession.start_from_mask`` calls it."""
+        m = np.asarray(mask, bool)
+        return soft_mask(m, threshold, zoom_width(m, self.zoom, self.crop_size))
+
     def roi_for(self, clicks: tuple[Click, ...], prev_prob: np.ndarray | None, box: Box | None) -> Roi:
         """The Zoom-In ROI ``predict`` uses for these inputs."""
         return compute_roi(self.image_shape, clicks, prev_prob, box, self.zoom)

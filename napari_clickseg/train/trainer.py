@@ -211,9 +211,8 @@ class Trainer:
 
     def export(self, name: str, validation: dict[str, dict[str, float]] | None = None) -> Path:
         """Write ``out/<name>.pt`` + card (model format) for the current network."""
-        from ..models.weights_io import save_model
-
         from ..eval.report import card_metrics
+        from ..models.weights_io import save_model
 
         c = self.cfg
         card = {

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable
 
-__all__ = ["SHORTCUTS", "EDIT_MODIFIERS", "MOUSE", "shortcut_help", "bind_shortcuts", "unbind_shortcuts"]
+__all__ = ["SHORTCUTS", "EDIT_MODIFIERS", "MOUSE", "shortcut_help", "mouse_action", "bind_shortcuts", "unbind_shortcuts"]
 
 #: modifiers of the click that edits an existing object (all of them held)
 EDIT_MODIFIERS = frozenset({"Control", "Shift"})
@@ -40,6 +40,25 @@ SHORTCUTS: tuple[tuple[str, str, str], ...] = (
     ("Shift-F", "propagate_forward", "propagate the committed object to the following slices"),
     ("Shift-B", "propagate_backward", "propagate the committed object to the preceding slices"),
 )
+
+
+def mouse_action(modifiers: Iterable[Any], button: int, positive_click: bool) -> tuple[str, bool]:
+    """What a mouse click (not a drag) does, as the ``MOUSE`` table says.
+
+    Args:
+        modifiers: the modifier keys held (napari's names: "Control", "Shift", ...).
+        button: napari's mouse button (1 left, 2 right).
+        positive_click: what a plain left click adds now (toggled by N).
+
+    Returns:
+        ("edit", False) for an edit click (``EDIT_MODIFIERS`` all held), else ("click",
+        is_positive): a left click adds ``positive_click``'s kind, a right click or one with
+        Control or Shift held the opposite.
+    """
+    mods = {str(m) for m in modifiers}
+    if EDIT_MODIFIERS <= mods:
+        return "edit", False
+    return "click", positive_click != (button == 2 or bool(mods & EDIT_MODIFIERS))
 
 
 def shortcut_help() -> str:

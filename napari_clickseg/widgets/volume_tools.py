@@ -20,8 +20,8 @@ from napari.utils.notifications import show_error, show_info, show_warning
 from ..core.feature_cache import feature_key
 from ..core.labels import labelled_slices, object_ids
 from ..core.lazy_image import is_large
-from ..core.window import DENSE_MAX_PIXELS
 from ..core.volume import PropagationConfig, propagate, propagate_between
+from ..core.window import DENSE_MAX_PIXELS
 from .wording import STOP_WORDS, slice_words, slices_words
 from .workers import precompute_features, run_propagation
 
