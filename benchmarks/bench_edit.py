@@ -12,12 +12,16 @@ reach IoU 0.9
   annotator's edit of an existing object does); 0 clicks when the degraded mask already
   reaches 0.9.
 
+``--soft-masks`` gives each degraded mask to the model as its soft map
+(``InteractiveSession.soft_masks``, ``core.mask_prompt``) instead of the 0/1 mask.
+
 Writes ``OUT/<dataset>/<model>.json`` (per object and case; an existing file is reused, so an
 interrupted run continues) and prints one table: mean clicks from scratch, from each degradation
 (and its mean IoU before any click), and from all degraded masks together.
 
     python benchmarks/bench_edit.py --models fdrn --objects 6 --out runs/edit
     python benchmarks/bench_edit.py --models fdrn,geodesic --objects 4 --datasets glas-train,isbi2012-em --out runs/edit
+    python benchmarks/bench_edit.py --models fdrn --objects 8 --datasets lgg-mri-train --soft-masks --out runs/edit-soft
 """
 
 from __future__ import annotations
@@ -53,7 +57,8 @@ def pick_objects(images, n: int, seed: int, dataset: str) -> list[tuple[int, int
     return chosen
 
 
-def run_dataset(model: str, dataset: str, data: Path, n: int, seed: int, target: float, max_clicks: int) -> dict:
+def run_dataset(model: str, dataset: str, data: Path, n: int, seed: int, target: float, max_clicks: int,
+                soft_masks: bool = False) -> dict:
     from napari_clickseg.core.session import InteractiveSession
     from napari_clickseg.data.real_data import RealImageSet
     from napari_clickseg.eval.editing import DEGRADATIONS, clicks_to_target, degrade
@@ -61,6 +66,7 @@ def run_dataset(model: str, dataset: str, data: Path, n: int, seed: int, target:
 
     images = RealImageSet(data, dataset, "val", min_area=100)
     session = InteractiveSession(load_model(model, device="cpu"))
+    session.soft_masks = soft_masks
     rows = []
     for k, (i, lid) in enumerate(pick_objects(images, n, seed, dataset)):
         image, labels = images.load(i)
@@ -77,7 +83,8 @@ def run_dataset(model: str, dataset: str, data: Path, n: int, seed: int, target:
         rows.append(row)
         print(f"  {dataset} {model} object {k + 1}/{n}: " + ", ".join(
             f"{c} {v['clicks']}" for c, v in row["cases"].items()), flush=True)
-    return {"model": model, "dataset": dataset, "objects": rows, "target": target, "max_clicks": max_clicks, "seed": seed}
+    return {"model": model, "dataset": dataset, "objects": rows, "target": target, "max_clicks": max_clicks, "seed": seed,
+            "soft_masks": soft_masks}
 
 
 def summarize(res: dict) -> dict:
@@ -105,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--target", type=float, default=0.9, help="IoU to reach")
     ap.add_argument("--max-clicks", type=int, default=20)
+    ap.add_argument("--soft-masks", action="store_true", help="degraded masks as the model's soft map, not 0/1")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
 
@@ -119,14 +127,20 @@ def main(argv: list[str] | None = None) -> int:
         for m in models:
             path = args.out / d / f"{m}.json"
             if not path.is_file():
-                res = run_dataset(m, d, args.data, args.objects, args.seed, args.target, args.max_clicks)
+                res = run_dataset(m, d, args.data, args.objects, args.seed, args.target, args.max_clicks, args.soft_masks)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(json.dumps(res, indent=1))
-            results[(d, m)] = summarize(json.loads(path.read_text()))
+            saved = json.loads(path.read_text())
+            if bool(saved.get("soft_masks", False)) != args.soft_masks:
+                print(f"bench_edit.py: {path} was measured {'with' if saved.get('soft_masks') else 'without'} "
+                      f"--soft-masks; use another --out for this run", file=sys.stderr)
+                return 2
+            results[(d, m)] = summarize(saved)
 
     pct = int(round(args.target * 100))
+    prompt = "soft maps (--soft-masks)" if args.soft_masks else "0/1 masks"
     print(f"\nclicks to IoU {args.target} (mean; at most {args.max_clicks}), {args.objects} objects per validation "
-          f"part, seed {args.seed}; in brackets: mean IoU of the degraded mask before any click\n")
+          f"part, seed {args.seed}, degraded masks as {prompt}; in brackets: mean IoU of the degraded mask before any click\n")
     print("| dataset | model | scratch | " + " | ".join(DEGRADATIONS) + " | all edits | edit < scratch |")
     print("|---|---|---|" + "---|" * len(DEGRADATIONS) + "---|---|")
     for d in datasets:

@@ -97,11 +97,13 @@ class _SoftEcho(_Echo):
         return soft_mask(mask, threshold)
 
 
-def test_the_session_asks_the_model_for_its_mask_prompt_and_takes_a_float_map_as_given():
+def test_with_soft_masks_the_session_asks_the_model_for_its_mask_prompt():
     img = np.random.default_rng(0).random((120, 120)).astype(np.float32)
     m = _disk()
-    for p, expected in ((_Echo(), m.astype(np.float32)), (_SoftEcho(), soft_mask(m))):
+    hard = m.astype(np.float32)
+    for soft, p, expected in ((False, _SoftEcho(), hard), (True, _Echo(), hard), (True, _SoftEcho(), soft_mask(m))):
         s = InteractiveSession(p, img)
+        s.soft_masks = soft
         assert np.array_equal(s.start_from_mask(m), m)
         s.add_click(60, 60)
         assert np.allclose(p.prev, expected) and np.array_equal(s.mask, m)

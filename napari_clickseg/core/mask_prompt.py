@@ -25,7 +25,8 @@ probability would be taken whole by MFP's probability distance. ``zoom_width`` g
 fall-off in image pixels that is ``CROP_WIDTH`` pixels of the crop the network will see for
 this mask (the Zoom-In ROI of the mask, ``core.zoom``): a nucleus of 15 px gets a sharp map,
 a gland of 200 px a soft one. ``CROP_WIDTH``, ``HIGH`` and ``LOW`` come from the fdrn and
-fdrn-v2 maps; how they were measured, and what the change did to editing: ``docs/editing.md``.
+fdrn-v2 maps. Used when a session's ``soft_masks`` is on (off by default: measured against the
+0/1 mask, it saves clicks on some parts and costs clicks on others, ``docs/editing.md``).
 Classical models keep the 0/1 mask (they only threshold it).
 """
 

@@ -18,8 +18,8 @@ Contracts:
         of the same model accepts in place of an encoder run.
     mask_prompt (optional): ``mask_prompt(mask, threshold) -> prob``, an existing HxW bool mask
         as the previous probability this model understands (``prob > threshold`` exactly the
-        mask); ``InteractiveSession.start_from_mask`` uses it when present (the learned models:
-        ``core.mask_prompt``), else the 0/1 map.
+        mask); ``InteractiveSession.start_from_mask`` uses it when present and the session's
+        ``soft_masks`` is on (the learned models: ``core.mask_prompt``), else the 0/1 map.
 
 A *model spec* names a registry model and a variant of it: ``NAME[@CROP][+flip]``, e.g.
 ``ritm-like@256+flip`` (the ``ritm-like`` family built with a 256 px head crop, with flip

@@ -36,7 +36,9 @@ import numpy as np
 from .clicks import Box, Click
 from .image import validate_slice
 from .lazy_image import check_lazy_slice, finest_level, is_large
+from .mask_anchor import anchor_for, first_anchor
 from .predictor import MASK_THRESHOLD, FeatureStore, Predictor, use_slice
+from .simulate import padded_edt
 from .window import WindowedMap
 
 __all__ = ["InteractiveSession", "SessionState", "SessionHistory", "SliceHistories", "DEFAULT_THRESHOLD"]
@@ -111,8 +113,11 @@ class InteractiveSession:
         self._redo: list[SessionState] = []
         self._seed: np.ndarray | None = None
         self._anchor: tuple[Click, float] | None = None
+        self._depth: tuple[Any, np.ndarray, tuple[int, int]] | None = None  # (mask prompt, depth, offset)
         #: whether ``start_from_mask`` adds an anchor click (see there)
         self.anchor_masks = True
+        #: whether ``start_from_mask`` gives a bool mask to the model as its soft map (see there)
+        self.soft_masks = False
 
         #: increases on every change; front ends drop results computed for an older version
         self.version = 0
@@ -262,12 +267,24 @@ class InteractiveSession:
 
     def _model_clicks(self, clicks: tuple[Click, ...]) -> tuple[Click, ...]:
         """The clicks the predictor gets: the mask prompt's anchor (if any, see
-        ``start_from_mask``) first, then ``clicks``."""
+        ``start_from_mask`` and ``core.mask_anchor``) first, then ``clicks``."""
         if self._anchor is None:
             return tuple(clicks)
         a, reach = self._anchor
-        near = any(not c.is_positive and (c.row - a.row) ** 2 + (c.col - a.col) ** 2 < (reach / 2) ** 2 for c in clicks)
-        return tuple(clicks) if near else (a,) + tuple(clicks)
+        if not any(not c.is_positive and (c.row - a.row) ** 2 + (c.col - a.col) ** 2 < (reach / 2) ** 2 for c in clicks):
+            return (a,) + tuple(clicks)
+        moved = anchor_for(*self._seed_depth(), clicks)  # the part around the first anchor is wrong
+        return ((moved,) if moved is not None else ()) + tuple(clicks)
+
+    def _seed_depth(self) -> tuple[np.ndarray, tuple[int, int]]:
+        """Distance of each pixel of the mask prompt to its boundary, and the (row, col) offset
+        of that array in the slice (a large slice's prompt is its rectangle only); cached per
+        mask prompt."""
+        if self._depth is None or self._depth[0] is not self._seed:
+            seed = self._seed
+            data, offset = (seed.data, seed.offset) if isinstance(seed, WindowedMap) else (np.asarray(seed), (0, 0))
+            self._depth = (seed, padded_edt(data > self.threshold), offset)
+        return self._depth[1], self._depth[2]
 
     def _prefix_state(self, clicks: tuple[Click, ...]) -> SessionState:
         box = self.state.box
@@ -336,14 +353,17 @@ class InteractiveSession:
         The model is also told *which* object the mask is: with ``anchor_masks`` (default),
         every prediction gets one extra positive click, first, at the mask's pixel farthest from
         its boundary (``core.simulate.padded_edt``; the click a user would make first), which
-        ``clicks`` does not list. It is left out as soon as a negative click lands within half
-        that distance of it (the part around it is then what is being corrected).
+        ``clicks`` does not list. A negative click within half that distance of it says the
+        part around it is what is wrong: the anchor then moves to the innermost pixel of the
+        rest of the mask, or is left out when no substantial part is left
+        (``core.mask_anchor``).
 
-        A bool (or integer) mask is given to the model in its own terms when it says how
-        (``predictor.mask_prompt(mask, threshold)``; the learned models: a soft map, about 0.5
-        at the boundary, 0.9 inside, falling off outside, ``core.mask_prompt``), else as a 0/1
-        map; either way ``prob > threshold`` is exactly ``mask`` before any click. A float map
-        is used as given.
+        A bool (or integer) mask is given to the model as a 0/1 map; with ``soft_masks`` (off
+        by default) in the model's own terms where it says how (``predictor.mask_prompt(mask,
+        threshold)``; the learned models: a soft map, about 0.5 at the boundary, 0.9 inside,
+        falling off outside, ``core.mask_prompt``; measured against the 0/1 map in
+        ``docs/editing.md``: neither is better everywhere). Either way ``prob > threshold`` is
+        exactly ``mask`` before any click. A float map is used as given.
 
         Args:
             mask: HxW bool (or a probability map, float in [0, 1]) of the slice set now; on a
@@ -360,7 +380,7 @@ class InteractiveSession:
         if tuple(mask.shape if windowed else arr.shape) != self._shape:
             raise ValueError(f"mask has shape {tuple(mask.shape if windowed else arr.shape)}, but the slice is {self._shape}")
         if arr.dtype == bool or np.issubdtype(arr.dtype, np.integer):
-            make = getattr(self.predictor, "mask_prompt", None)  # learned models: a soft map
+            make = getattr(self.predictor, "mask_prompt", None) if self.soft_masks else None
             prob = make(arr > 0, self.threshold) if callable(make) else (arr > 0).astype(np.float32)
         else:
             prob = np.array(arr, np.float32)  # the session's own: the caller may change ``mask`` afterwards
@@ -368,16 +388,11 @@ class InteractiveSession:
                 raise ValueError("a float mask prompt must be a probability map with values in [0, 1]")
         offset = mask.offset if windowed else (0, 0)
         self.reset()
-        inside = prob > self.threshold
-        if self.anchor_masks and inside.any():
-            from .simulate import padded_edt
-
-            dt = padded_edt(inside)
-            r, c = np.unravel_index(int(np.argmax(dt)), dt.shape)
-            self._anchor = (Click(int(r) + offset[0], int(c) + offset[1], True), float(dt[r, c]))
         if windowed or is_large(self._shape):  # a large slice: the object's rectangle only
             prob = WindowedMap(self._shape, offset, prob, 0.0).trimmed() if windowed else WindowedMap.from_dense(prob)
         self._seed = prob
+        if self.anchor_masks:
+            self._anchor = first_anchor(*self._seed_depth())
         self._states = [SessionState(prob=prob)]
         return self.mask
 

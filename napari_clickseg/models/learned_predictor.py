@@ -13,8 +13,9 @@ On a large slice the first click's whole-slice view shrinks small objects to a f
 unless turned off (``refine_first``), a first click whose mask is small relative to the slice is
 predicted once more, zoomed in on that mask (``_refine_first``).
 ``predict`` is a pure function of its inputs (the ROI is recomputed each call).
-An existing mask (editing an object) becomes the previous probability through ``mask_prompt``:
-a soft map like the network's own (``core.mask_prompt``), not a 0/1 mask.
+An existing mask (editing an object) can become the previous probability as a soft map like
+the network's own (``mask_prompt``, ``core.mask_prompt``) instead of a 0/1 mask (the session's
+``soft_masks``; off by default, measured in ``docs/editing.md``).
 
 Prompts mean what users mean (``core.prompt_constraints``): with a box, the probability outside
 the box is 0 unless a positive click outside it lies on the mask there (``box_bounds``, on by
