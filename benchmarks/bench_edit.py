@@ -12,6 +12,10 @@ reach IoU 0.9
   annotator's edit of an existing object does); 0 clicks when the degraded mask already
   reaches 0.9.
 
+``--curve K`` also records the IoU after each of K clicks per case (the same click rule,
+not stopping at the target) and prints their means: where the click count sits at a model's
+ceiling (a tumour that never gets much beyond IoU 0.9), the curve still compares the starts.
+
 ``--soft-masks`` gives each degraded mask to the model as its soft map
 (``InteractiveSession.soft_masks``, ``core.mask_prompt``) instead of the 0/1 mask.
 
@@ -58,10 +62,10 @@ def pick_objects(images, n: int, seed: int, dataset: str) -> list[tuple[int, int
 
 
 def run_dataset(model: str, dataset: str, data: Path, n: int, seed: int, target: float, max_clicks: int,
-                soft_masks: bool = False) -> dict:
+                soft_masks: bool = False, curve: int = 0) -> dict:
     from napari_clickseg.core.session import InteractiveSession
     from napari_clickseg.data.real_data import RealImageSet
-    from napari_clickseg.eval.editing import DEGRADATIONS, clicks_to_target, degrade
+    from napari_clickseg.eval.editing import DEGRADATIONS, clicks_to_target, degrade, iou_curve
     from napari_clickseg.models.registry import load_model
 
     images = RealImageSet(data, dataset, "val", min_area=100)
@@ -74,17 +78,21 @@ def run_dataset(model: str, dataset: str, data: Path, n: int, seed: int, target:
         session.set_image(image, key=images.names[i])
         rng = np.random.default_rng([seed, k])
         row = {"image": images.names[i], "id": lid, "area": int(gt.sum()), "cases": {}}
-        row["cases"]["scratch"] = dict(zip(("clicks", "iou0", "iou"), clicks_to_target(session, gt, None, target, max_clicks), strict=True))
+        starts = {"scratch": None}
         for kind in DEGRADATIONS:
             start = degrade(gt, labels, kind, rng)
             if start is not None:
-                row["cases"][kind] = dict(zip(("clicks", "iou0", "iou"),
-                                              clicks_to_target(session, gt, start, target, max_clicks), strict=True))
+                starts[kind] = start
+        for kind, start in starts.items():
+            case = dict(zip(("clicks", "iou0", "iou"), clicks_to_target(session, gt, start, target, max_clicks), strict=True))
+            if curve:
+                case["curve"] = iou_curve(session, gt, start, curve)
+            row["cases"][kind] = case
         rows.append(row)
         print(f"  {dataset} {model} object {k + 1}/{n}: " + ", ".join(
             f"{c} {v['clicks']}" for c, v in row["cases"].items()), flush=True)
     return {"model": model, "dataset": dataset, "objects": rows, "target": target, "max_clicks": max_clicks, "seed": seed,
-            "soft_masks": soft_masks}
+            "soft_masks": soft_masks, "curve": curve}
 
 
 def summarize(res: dict) -> dict:
@@ -113,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--target", type=float, default=0.9, help="IoU to reach")
     ap.add_argument("--max-clicks", type=int, default=20)
     ap.add_argument("--soft-masks", action="store_true", help="degraded masks as the model's soft map, not 0/1")
+    ap.add_argument("--curve", type=int, default=0, metavar="K", help="also the mean IoU after each of K clicks")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
 
@@ -127,13 +136,17 @@ def main(argv: list[str] | None = None) -> int:
         for m in models:
             path = args.out / d / f"{m}.json"
             if not path.is_file():
-                res = run_dataset(m, d, args.data, args.objects, args.seed, args.target, args.max_clicks, args.soft_masks)
+                res = run_dataset(m, d, args.data, args.objects, args.seed, args.target, args.max_clicks, args.soft_masks,
+                                  args.curve)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(json.dumps(res, indent=1))
             saved = json.loads(path.read_text())
             if bool(saved.get("soft_masks", False)) != args.soft_masks:
                 print(f"bench_edit.py: {path} was measured {'with' if saved.get('soft_masks') else 'without'} "
                       f"--soft-masks; use another --out for this run", file=sys.stderr)
+                return 2
+            if args.curve > int(saved.get("curve", 0)):
+                print(f"bench_edit.py: {path} holds no IoU curve of {args.curve} clicks; use another --out", file=sys.stderr)
                 return 2
             results[(d, m)] = summarize(saved)
 
@@ -150,6 +163,16 @@ def main(argv: list[str] | None = None) -> int:
             better = "yes" if s["edit"][0] < s["scratch"][0] else "no"
             print(f"| {d} | {m} | {s['scratch'][0]:.2f} | " + " | ".join(cells) + f" | {s['edit'][0]:.2f} | {better} |")
     print(f"\n(NoC@{pct}: 0 = the degraded mask already reached the target)")
+    if args.curve:
+        print(f"\nmean IoU after k clicks (k = 0..{args.curve})\n")
+        for d in datasets:
+            for m in models:
+                saved = json.loads((args.out / d / f"{m}.json").read_text())
+                for case in ("scratch",) + DEGRADATIONS:
+                    curves = [o["cases"][case]["curve"] for o in saved["objects"]
+                              if case in o["cases"] and "curve" in o["cases"][case]]
+                    if curves:
+                        print(f"{d} {m} {case:8s} " + " ".join(f"{v:.3f}" for v in np.mean(curves, axis=0)))
     return 0
 
 

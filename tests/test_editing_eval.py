@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _shapes import disk_image
+from _shapes import disk_image, iou
 
 from napari_clickseg.core.session import InteractiveSession
-from napari_clickseg.eval.editing import clicks_to_target, degrade
+from napari_clickseg.eval.editing import clicks_to_target, degrade, iou_curve
 from napari_clickseg.models.registry import load_model
 
 
@@ -47,3 +47,15 @@ def test_clicks_to_target_from_scratch_and_from_a_mask():
     s.set_image(np.random.default_rng(1).random(disk.shape).astype(np.float32))  # no disk to see
     n, first, last = clicks_to_target(s, disk, np.zeros_like(disk), 0.9, max_clicks=2)
     assert n == 2 and last < 0.9  # never reached: max_clicks
+
+
+def test_iou_curve_counts_every_click_and_starts_from_the_mask():
+    image, disk = disk_image()
+    s = InteractiveSession(load_model("random-walker"), image)
+    curve = iou_curve(s, disk, None, 3)
+    assert len(curve) == 4 and curve[0] == 0.0 and curve[1] > 0.5
+    grown = np.zeros_like(disk)
+    grown[10:80, 10:80] = True  # a box around the disk: a poor but overlapping start
+    from_box = iou_curve(s, disk, grown, 2)
+    assert from_box[0] == pytest.approx(iou(grown, disk)) and len(from_box) == 3
+    assert iou_curve(s, disk, disk, 2) == [1.0, 1.0, 1.0]  # nothing left to click: the IoU is kept

@@ -15,6 +15,8 @@ segmentation that is nearly right (another tool's, a threshold's, an old commit)
 rule) an ``InteractiveSession`` needs to reach a target IoU, starting from a mask prompt
 (``start_from_mask``: the degraded mask, as the annotator's edit does) or from nothing. Zero
 clicks when the start already reaches the target; ``max_clicks`` when it is never reached.
+``iou_curve`` gives the IoU after each of a fixed number of clicks instead (the same rule, not
+stopping at a target), for comparing starts where the click count sits at a model's ceiling.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from scipy import ndimage
 from ..core.metrics import iou
 from ..core.simulate import Clicker
 
-__all__ = ["DEGRADATIONS", "degrade", "clicks_to_target"]
+__all__ = ["DEGRADATIONS", "degrade", "clicks_to_target", "iou_curve"]
 
 DEGRADATIONS: tuple[str, ...] = ("eroded", "dilated", "cut", "merged")
 #: pixels eroded / dilated
@@ -126,3 +128,27 @@ def clicks_to_target(session: Any, gt: np.ndarray, start: np.ndarray | None = No
         if last >= target:
             return k, first, last
     return max_clicks, first, last
+
+
+def iou_curve(session: Any, gt: np.ndarray, start: np.ndarray | None = None, clicks: int = 8) -> list[float]:
+    """IoU of the session's mask before any click and after each of ``clicks`` simulated clicks.
+
+    Args: as for ``clicks_to_target`` (``clicks``: how many clicks to make).
+
+    Returns:
+        ``clicks + 1`` IoUs; when no error pixel is left to click, the last IoU is repeated.
+    """
+    gt = np.asarray(gt, bool)
+    if start is None:
+        session.reset()
+    else:
+        session.start_from_mask(start)
+    pred = session.mask
+    out = [iou(pred, gt)]
+    clicker = Clicker(gt, max_clicks=max(int(clicks), 1))
+    for _ in range(int(clicks)):
+        click = clicker.make_next_click(pred)
+        if click is not None:
+            pred = session.add(click)
+        out.append(iou(pred, gt) if click is not None else out[-1])
+    return out
