@@ -102,7 +102,11 @@ def soft_mask(mask: np.ndarray, threshold: float = MASK_THRESHOLD, width: float 
     return out
 
 
-def zoom_width(mask: np.ndarray, zoom: ZoomConfig = ZoomConfig(), crop_size: int = 256,
+#: the Zoom-In parameters ``zoom_width`` assumes unless given
+DEFAULT_ZOOM = ZoomConfig()
+
+
+def zoom_width(mask: np.ndarray, zoom: ZoomConfig = DEFAULT_ZOOM, crop_size: int = 256,
                crop_width: float = CROP_WIDTH) -> float:
     """The fall-off (image pixels) that is ``crop_width`` pixels of the crop a network sees.
 
