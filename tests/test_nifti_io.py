@@ -44,14 +44,13 @@ def test_core_nifti_round_trip_keeps_axis_order_spacing_and_affine(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.gui
-def test_file_open_reads_image_and_labels_with_spacing_as_scale(make_napari_viewer, tmp_path):
+def test_file_open_reads_image_and_labels_with_spacing_as_scale(viewer, tmp_path):
     xyz = np.random.default_rng(1).normal(100, 20, (24, 20, 6)).astype(np.float32)
     img_path = _save(tmp_path / "brain.nii.gz", xyz, (0.9, 0.9, 4.0))
     lab = np.zeros((24, 20, 6), np.uint8)
     lab[5:10, 4:9, 2:4] = 1
     lab[15:20, 10:15, 1:3] = 2
     lab_path = _save(tmp_path / "brain_seg.nii.gz", lab, (0.9, 0.9, 4.0))
-    viewer = make_napari_viewer()
     (image,) = viewer.open(str(img_path), plugin="napari-clickseg")
     (labels,) = viewer.open(str(lab_path), plugin="napari-clickseg")
     assert image._type_string == "image" and labels._type_string == "labels"

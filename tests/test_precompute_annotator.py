@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
 
 @pytest.mark.slow
-def test_annotator_encodes_nothing_for_precomputed_slices(make_napari_viewer, tmp_path):
+def test_annotator_encodes_nothing_for_precomputed_slices(viewer, tmp_path):
     import tifffile
 
     from napari_clickseg.core.feature_store import StoreMismatchError, ZarrFeatureStore
@@ -29,8 +29,6 @@ def test_annotator_encodes_nothing_for_precomputed_slices(make_napari_viewer, tm
     tifffile.imwrite(tmp_path / "vol.tif", vol, photometric="minisblack")
     report = precompute(tmp_path / "vol.tif", tmp_path / "s.zarr", ModelSpec("fdrn", device="cpu"), progress=False)
     assert report.encoded == n
-
-    viewer = make_napari_viewer()
     viewer.add_image(tifffile.imread(tmp_path / "vol.tif"), name="img")
     _, w = viewer.window.add_plugin_dock_widget("napari-clickseg", "Annotator")
     assert isinstance(w, AnnotatorWidget) and w.set_model("random-walker")

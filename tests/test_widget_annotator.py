@@ -16,10 +16,8 @@ from _shapes import iou as _iou  # noqa: E402
 
 
 @pytest.fixture
-def annotator(make_napari_viewer):
+def annotator(viewer):
     from napari_clickseg.widgets.annotator import AnnotatorWidget
-
-    viewer = make_napari_viewer()
 
     def make(data, **kw):
         viewer.add_image(data, name="img", **kw)
@@ -141,7 +139,7 @@ def test_clicks_on_two_slices_stay_on_their_slices_and_propagate(annotator, qtbo
 
 
 @pytest.mark.slow
-def test_bad_input_notifies_and_keeps_labels(annotator, make_napari_viewer):
+def test_bad_input_notifies_and_keeps_labels(annotator, viewer):
     img, disk = _disk_image()
     viewer, w = annotator(img)
     w.add_click(40, 50)

@@ -26,11 +26,9 @@ def _press(viewer, key: str) -> None:
 
 
 @pytest.fixture
-def docked(make_napari_viewer):
+def docked(viewer):
     """(viewer, annotator) with the annotator docked through the plugin menu path."""
     from napari_clickseg.widgets.annotator import AnnotatorWidget
-
-    viewer = make_napari_viewer()
 
     def make(data, **kw):
         viewer.add_image(data, name="img", **kw)

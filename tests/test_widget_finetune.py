@@ -25,13 +25,11 @@ def _blobs_volume(n=4, size=64, seed=0):
 
 
 @pytest.mark.slow
-def test_finetune_widget_end_to_end_and_model_appears_in_annotator(make_napari_viewer, qtbot, tmp_path, monkeypatch):
+def test_finetune_widget_end_to_end_and_model_appears_in_annotator(viewer, qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("CLICKSEG_HOME", str(tmp_path))
     from napari_clickseg.models.registry import list_models, user_models_dir
     from napari_clickseg.widgets.annotator import AnnotatorWidget
     from napari_clickseg.widgets.finetune_widget import FinetuneWidget
-
-    viewer = make_napari_viewer()
     img, lab = _blobs_volume()
     viewer.add_image(img, name="vol")
     viewer.add_labels(lab, name="gt")
@@ -65,10 +63,8 @@ def test_finetune_widget_end_to_end_and_model_appears_in_annotator(make_napari_v
     assert ann.set_model("tiny-ft") and ann.model_name == "tiny-ft"
 
 
-def test_finetune_widget_refuses_unlabelled(make_napari_viewer):
+def test_finetune_widget_refuses_unlabelled(viewer):
     from napari_clickseg.widgets.finetune_widget import FinetuneWidget
-
-    viewer = make_napari_viewer()
     viewer.add_image(np.random.rand(3, 32, 32).astype(np.float32), name="vol")
     viewer.add_labels(np.zeros((3, 32, 32), np.int32), name="empty")
     ft = FinetuneWidget(viewer)

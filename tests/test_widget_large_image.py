@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.gui, pytest.mark.slow]
 from _shapes import disk_image, iou  # noqa: E402
 
 
-def test_a_click_on_a_multiscale_dask_layer_segments_and_commits(make_napari_viewer):
+def test_a_click_on_a_multiscale_dask_layer_segments_and_commits(viewer):
     from napari_clickseg.core.lazy_image import SliceView
     from napari_clickseg.core.window import WindowedMap
     from napari_clickseg.widgets.annotator import AnnotatorWidget
@@ -25,7 +25,6 @@ def test_a_click_on_a_multiscale_dask_layer_segments_and_commits(make_napari_vie
     full = full.map_blocks(lambda b: reads.append(b.size) or b, dtype=full.dtype)
     gt = np.zeros(base.shape, bool)
     gt[2000:3000, 3000:4000] = disk
-    viewer = make_napari_viewer()
     viewer.add_image([full, np.ascontiguousarray(base[::4, ::4])], name="slide", multiscale=True)
     w = AnnotatorWidget(viewer, model="fdrn")
     w.controls.background_box.setChecked(False)
@@ -59,7 +58,7 @@ def _lazy_slide(n=6000):
     return [full, full[::4, ::4]]
 
 
-def test_a_huge_slide_gets_a_chunked_target_and_a_window_preview(make_napari_viewer, chunked_above_4096, tmp_path, monkeypatch):
+def test_a_huge_slide_gets_a_chunked_target_and_a_window_preview(viewer, chunked_above_4096, tmp_path, monkeypatch):
     import tracemalloc
 
     from _window_oracle import WindowOracle
@@ -71,7 +70,6 @@ def test_a_huge_slide_gets_a_chunked_target_and_a_window_preview(make_napari_vie
 
     monkeypatch.setenv("CLICKSEG_HOME", str(tmp_path / "home"))
     n = 6000
-    viewer = make_napari_viewer()
     viewer.add_image(_lazy_slide(n), name="slide", multiscale=True)
     w = AnnotatorWidget(viewer, model="random-walker")
     w.controls.background_box.setChecked(False)
@@ -127,13 +125,12 @@ def test_a_huge_slide_gets_a_chunked_target_and_a_window_preview(make_napari_vie
     assert resumed is w.target and chunked_of(resumed).ids() == [1] and [r.label_id for r in w.records] == [1]
 
 
-def test_propagation_and_precompute_say_why_not_on_stacks_of_huge_slices(make_napari_viewer, monkeypatch):
+def test_propagation_and_precompute_say_why_not_on_stacks_of_huge_slices(viewer, monkeypatch):
     from napari_clickseg.widgets import volume_tools
     from napari_clickseg.widgets.annotator import AnnotatorWidget
 
     said: list[str] = []
     monkeypatch.setattr(volume_tools, "show_warning", said.append)
-    viewer = make_napari_viewer()
     viewer.add_image(da.zeros((2, 4200, 4200), np.uint8, chunks=(1, 1024, 1024)), name="stack")
     w = AnnotatorWidget(viewer, model="random-walker")
     assert w.geometry.n_lead == 1

@@ -19,10 +19,8 @@ def _disk_image(*args, **kw):
 
 
 @pytest.fixture
-def annotator(make_napari_viewer):
+def annotator(viewer):
     from napari_clickseg.widgets.annotator import AnnotatorWidget
-
-    viewer = make_napari_viewer()
 
     def make(data, background=False):
         viewer.add_image(data, name="img")

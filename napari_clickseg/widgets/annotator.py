@@ -405,6 +405,9 @@ class AnnotatorWidget(QWidget):
         self.link.detach()
         self.autosave.stop()
         unbind_shortcuts([self.viewer])
+        self.viewer.dims.events.current_step.disconnect(self._on_step)
+        self.viewer.layers.events.inserted.disconnect(self.layer_choice.refresh)
+        self.viewer.layers.events.removed.disconnect(self.layer_choice.on_removed)
         if self._on_mouse in self.viewer.mouse_drag_callbacks:
             self.viewer.mouse_drag_callbacks.remove(self._on_mouse)
         super().closeEvent(event)

@@ -106,6 +106,13 @@ class FinetuneWidget(QWidget):
         self.viewer.layers.events.removed.connect(self.refresh)
         self.refresh()
 
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+        # a run in progress goes on (its model is still saved); the closed widget stops
+        # following the viewer's layers
+        self.viewer.layers.events.inserted.disconnect(self.refresh)
+        self.viewer.layers.events.removed.disconnect(self.refresh)
+        super().closeEvent(event)
+
     # ------------------------------------------------------------------ choices
     def refresh(self, event: Any = None) -> None:
         """Re-read layers and learned models into the menus."""
