@@ -145,6 +145,21 @@ def test_closing_the_widget_gives_the_labels_layer_napari_undo_back(docked):
     assert coerce_keybinding("Control-Z") in target.keymap
     w.close()
     assert coerce_keybinding("Control-Z") not in target.keymap  # napari's class binding applies again
+    # a closed annotator no longer follows the viewer: new layers and slice changes pass it by
+    offered = [w.controls.image_combo.itemText(i) for i in range(w.controls.image_combo.count())]
+    viewer.add_image(np.zeros((8, 8), np.float32), name="later")
+    assert [w.controls.image_combo.itemText(i) for i in range(w.controls.image_combo.count())] == offered
+    assert w._on_mouse not in viewer.mouse_drag_callbacks
+
+
+def test_a_closed_finetune_widget_no_longer_follows_the_layers(docked):
+    img, _ = _disk_image()
+    viewer, _ = docked(img)
+    _, ft = viewer.window.add_plugin_dock_widget("napari-clickseg", "Fine-tune")
+    ft.close()
+    before = [ft.labels_combo.itemText(i) for i in range(ft.labels_combo.count())]
+    viewer.add_labels(np.zeros(img.shape[:2], np.int32), name="later labels")
+    assert [ft.labels_combo.itemText(i) for i in range(ft.labels_combo.count())] == before
 
 
 def test_finetune_widget_docked_from_the_menu_lists_no_own_layers(docked):
