@@ -6,31 +6,17 @@ idle machine.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
+import _bench
 import numpy as np
 import pytest
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_large_slide.py"
 
 
 def test_quick_benchmark_reports_memory_iou_and_latency(shared_data, tmp_path):
-    data = shared_data / "monuseg-kumar-train"
-    if not (data / "images").is_dir():
-        pytest.skip(f"{data} is absent")
-    import os
-
-    env = dict(os.environ, PYTHONPATH=str(BENCH.parents[1]))
-    out = tmp_path / "large.json"
-    done = subprocess.run([sys.executable, str(BENCH), "--quick", "--data", str(data), "--out", str(out)],
-                          capture_output=True, text=True, env=env, timeout=900)
-    assert done.returncode == 0, done.stderr[-3000:]
-    report = json.loads(out.read_text())
+    data = _bench.monuseg(shared_data)
+    report = _bench.run_json("bench_large_slide.py", ["--quick", "--data", str(data)], tmp_path / "large.json")
     slide, memory = report["results"]
     assert slide["case"] == "slide" and slide["side"] == 5000 and slide["objects"] == 2
     for key in ("iou_tile_first", "iou_slide_first", "iou_slide_last"):

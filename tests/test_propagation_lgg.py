@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
+import _bench as _benchmarks
 import numpy as np
 import pytest
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_propagation.py"
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("bench_propagation", BENCH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return _benchmarks.load("bench_propagation.py")
 
 
 def test_propagation_from_the_largest_slice_stops_at_the_object_ends(shared_data):

@@ -7,26 +7,15 @@ prompts of every slice, the session's input and the preview are compared after e
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
+import _bench
 import pytest
 
 pytest.importorskip("napari")
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "soak_annotator.py"
-
 
 def _engine():
-    if not SCRIPT.is_file():
-        pytest.skip(f"{SCRIPT} is not beside the tests (installed package without the repository)")
-    spec = importlib.util.spec_from_file_location("soak_annotator", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return _bench.load("soak_annotator.py")
 
 
 @pytest.mark.parametrize("seed", [0, 1])
