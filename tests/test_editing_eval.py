@@ -1,4 +1,4 @@
-"""eval/editing.py: degraded masks and clicks to a target IoU from them (bench_edit.py's protocol)."""
+"""data/degrade.py and eval/editing.py: degraded masks and clicks to a target IoU from them (bench_edit.py's protocol)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import pytest
 from _shapes import disk_image, iou
 
 from napari_clickseg.core.session import InteractiveSession
-from napari_clickseg.eval.editing import clicks_to_target, degrade, iou_curve
+from napari_clickseg.data.degrade import degrade
+from napari_clickseg.eval.editing import clicks_to_target, iou_curve
 from napari_clickseg.models.registry import load_model
 
 
@@ -37,6 +38,24 @@ def test_degradations_do_what_they_say():
     with pytest.raises(ValueError, match="unknown degradation"):
         degrade(gt, lab, "blurred", rng)
 
+
+
+def test_degrade_takes_a_radius_and_a_cut_fraction():
+    lab = _labels()
+    gt = lab == 1
+    rng = np.random.default_rng(0)
+    for r in (1, 5):
+        ring = degrade(gt, lab, "dilated", rng, radius=r) & ~gt
+        assert ring[30, 30 + 12 + r] and not ring[30, 30 + 12 + r + 1]  # exactly r px out
+        assert not degrade(gt, lab, "eroded", rng, radius=r)[30, 30 + 12 - r + 1]
+    for f in (0.1, 0.4):
+        assert degrade(gt, lab, "cut", rng, cut=f).sum() == pytest.approx((1 - f) * gt.sum(), rel=0.05)
+    assert degrade(gt, None, "merged", rng) is None  # no instance labels: no neighbour to merge
+    assert degrade(np.zeros_like(gt), lab, "dilated", rng) is None
+    with pytest.raises(ValueError, match="radius"):
+        degrade(gt, lab, "eroded", rng, radius=0)
+    with pytest.raises(ValueError, match="cut must be a fraction"):
+        degrade(gt, lab, "cut", rng, cut=1.0)
 
 def test_clicks_to_target_from_scratch_and_from_a_mask():
     image, disk = disk_image()

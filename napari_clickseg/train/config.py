@@ -182,6 +182,13 @@ class ClickSection:
         box_prob: probability of a box prompt (jittered GT bounding box).
         box_only_prob: given a box, probability of no initial clicks.
         box_jitter: box side jitter as a fraction of the box size.
+        mask_prompt_prob: probability that a sample starts as an edit of an existing object
+            (``train.iterative.make_prompts``): a degraded target (``data.degrade``) as the
+            previous probability, its anchor click and one correction click. 0 = never (and
+            nothing is drawn for it: runs without mask prompts keep their random stream).
+        mask_prompt_radius: [low, high] whole pixels an edit's eroded / dilated mask differs by
+            (uniform).
+        mask_prompt_cut: [low, high] fraction of the object an edit's cut mask lacks (uniform).
     """
 
     max_positive: int = 24
@@ -198,6 +205,9 @@ class ClickSection:
     box_prob: float = 0.15
     box_only_prob: float = 0.5
     box_jitter: float = 0.1
+    mask_prompt_prob: float = 0.0
+    mask_prompt_radius: list[int] = field(default_factory=lambda: [1, 5])
+    mask_prompt_cut: list[float] = field(default_factory=lambda: [0.1, 0.4])
 
 
 @dataclass
@@ -319,10 +329,16 @@ class TrainConfig:
             raise bad("clicks.supervised_rounds", f"must be >= 1, got {self.clicks.supervised_rounds}")
         if self.clicks.objects_per_image < 1:
             raise bad("clicks.objects_per_image", f"must be >= 1, got {self.clicks.objects_per_image}")
-        for key in ("centre_prob", "merge_prob", "box_prob", "box_only_prob"):
+        for key in ("centre_prob", "merge_prob", "box_prob", "box_only_prob", "mask_prompt_prob"):
             v = getattr(self.clicks, key)
             if not 0 <= v <= 1:
                 raise bad(f"clicks.{key}", f"must lie in [0, 1], got {v}")
+        rad = self.clicks.mask_prompt_radius
+        if len(rad) != 2 or not 1 <= rad[0] <= rad[1]:
+            raise bad("clicks.mask_prompt_radius", f"must be [low, high] whole pixels with 1 <= low <= high, got {rad}")
+        cut = self.clicks.mask_prompt_cut
+        if len(cut) != 2 or not 0 < cut[0] <= cut[1] < 1:
+            raise bad("clicks.mask_prompt_cut", f"must be [low, high] fractions with 0 < low <= high < 1, got {cut}")
         if self.optim.lr <= 0 or self.optim.batch_size < 1 or self.optim.steps < 1:
             raise bad("optim", "lr > 0, batch_size >= 1 and steps >= 1 are required")
         if self.run.device not in ("auto", "cpu", "cuda", "mps") and not self.run.device.startswith("cuda:"):

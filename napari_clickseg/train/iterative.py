@@ -7,6 +7,11 @@ back as ``prev_prob`` and adding one click per sample with the training simulato
 each with the clicks and previous probability so far and an NFL loss against the ground truth
 cropped to the same ROI, one more simulated click between them (SAM trains its decoder over
 several prompt rounds per image encoding in the same way).
+
+Mask prompts (``clicks.mask_prompt_prob``): a share of the samples start as an edit of an
+existing object does at inference (``train.edit_prompts``): a degraded target as the previous
+probability of the first round (instead of zeros), its anchor click and one correction click,
+in an object-relative ROI.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from ..core.clicks import Box, Click
 from ..core.simulate import sample_training_click
 from ..models.roi import crop_to_roi, paste_from_roi
 from .config import ClickSection, LossSection
+from .edit_prompts import edit_prompt, edit_roi
 from .losses import boundary_loss, normalized_focal_loss
 from .precision import Precision
 from .sampler import dynamic_roi, jittered_box, multi_point_clicks, object_roi
@@ -40,6 +46,9 @@ class PromptedBatch:
         rois: (B, 4) float (row0, col0, row1, col1) inclusive.
         owners: (B,) int, the index into ``images`` of each sample's image (None: sample i
             is image i).
+        prev_masks: (B, H, W) float32 0/1, the previous probability each sample starts from
+            (a degraded target for edit samples, zeros for the others), or None when no sample
+            is an edit (all start from zeros).
     """
 
     images: np.ndarray
@@ -48,6 +57,7 @@ class PromptedBatch:
     boxes: list[Box | None]
     rois: np.ndarray
     owners: np.ndarray | None = None
+    prev_masks: np.ndarray | None = None
 
 
 def make_prompts(
@@ -58,9 +68,25 @@ def make_prompts(
 
     ``targets`` and ``labels`` are per sample; ``images`` per distinct image, with ``owners``
     giving each sample's image (None: one image per sample).
+
+    With probability ``cfg.mask_prompt_prob`` a sample starts as an edit instead
+    (``edit_prompts.edit_prompt``: a degraded target as its previous mask, the anchor click and
+    one correction click, ``edit_prompts.edit_roi``), and has no box: at inference a box
+    replaces the mask prompt (``InteractiveSession.set_box`` predicts from no previous map).
+    A target with no degradation to offer gets the normal prompts. With the probability 0
+    nothing is drawn for it, so the random stream is that of a run without mask prompts.
     """
-    clicks, boxes, rois = [], [], []
+    clicks, boxes, rois, prevs = [], [], [], []
     for tgt, lab in zip(targets, labels):
+        edit = None
+        if cfg.mask_prompt_prob > 0 and rng.random() < cfg.mask_prompt_prob:
+            edit = edit_prompt(tgt, lab, rng, cfg.mask_prompt_radius, cfg.mask_prompt_cut)
+        prevs.append(None if edit is None else edit[0])
+        if edit is not None:
+            clicks.append(edit[1])
+            boxes.append(None)
+            rois.append(edit_roi(tgt, edit[0], rng, *cfg.object_roi_range))
+            continue
         box = jittered_box(tgt, rng, cfg.box_jitter) if rng.random() < cfg.box_prob else None
         if box is not None and rng.random() < cfg.box_only_prob:
             cl: list[Click] = []
@@ -80,7 +106,13 @@ def make_prompts(
     own = None if owners is None else np.asarray(owners, np.int64)
     if own is not None and (len(own) != len(targets) or own.min() < 0 or own.max() >= len(images)):
         raise ValueError(f"owners must give an image index in 0..{len(images) - 1} for each of the {len(targets)} targets")
-    return PromptedBatch(np.stack(images), np.stack(targets), clicks, boxes, np.asarray(rois, np.float32), own)
+    prev_masks = None
+    if any(p is not None for p in prevs):
+        prev_masks = np.zeros((len(targets), *np.shape(targets[0])), np.float32)
+        for i, p in enumerate(prevs):
+            if p is not None:
+                prev_masks[i] = p
+    return PromptedBatch(np.stack(images), np.stack(targets), clicks, boxes, np.asarray(rois, np.float32), own, prev_masks)
 
 
 def clicks_tensor(clicks: list[list[Click]], device: torch.device | str = "cpu") -> Tensor:
@@ -121,7 +153,8 @@ def train_step(
     """Run one iterative-training step and update ``net``.
 
     The encoder runs once (with gradient) per distinct image (``batch.owners`` maps samples
-    to images, so several objects of one image share its encoding). ``n_it`` ~ U{0..max_iterative} click rounds run
+    to images, so several objects of one image share its encoding). The previous probability
+    starts as ``batch.prev_masks`` (edit samples' mask prompts) or zeros. ``n_it`` ~ U{0..max_iterative} click rounds run
     without gradient (eval mode), each adding one simulated click; then ``supervised_rounds``
     head passes each get a loss, one more simulated click between them (SAM-style rounds: the
     next click follows the current prediction). Every supervised pass is back-propagated at
@@ -168,7 +201,12 @@ def train_step(
     for i, cl in enumerate(clicks):
         for c in cl:
             clicked[i, c.row, c.col] = True
-    prev = torch.zeros((b, 1, h, w), device=device)
+    if batch.prev_masks is None:
+        prev = torch.zeros((b, 1, h, w), device=device)
+    else:  # edit samples start from their mask prompt (image frame), the others from zeros
+        if batch.prev_masks.shape != (b, h, w):
+            raise ValueError(f"prev_masks has shape {batch.prev_masks.shape}, expected {(b, h, w)} (one per target)")
+        prev = torch.from_numpy(np.ascontiguousarray(batch.prev_masks, np.float32))[:, None].to(device)
 
     def add_clicks(prob: Tensor) -> Tensor:
         """Paste a crop probability into the image frame and add one simulated click per sample."""
