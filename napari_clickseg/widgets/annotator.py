@@ -5,7 +5,8 @@ slice it holds, the object being edited, commit and undo decisions) and one
 ``AnnotationDocument`` per target layer (the committed labels, their records, undo/redo,
 save/resume). This widget only translates: mouse, keys, dims and layer events into core calls,
 core results into layers and messages. Its parts: the image and target layers and their
-menus (``layer_choice``), the model (``model_choice``), the prompt layers (``prompt_sync``),
+menus (``layer_choice``), the model (``model_choice``), the slice held and the object
+on it (``slice_view``), the prompt layers (``prompt_sync``),
 edit/commit/delete/undo in napari terms (``object_commands``), the document's writes into the
 target layer (``target_link``), predictions (``prediction_queue``), 3D work
 (``volume_tools``), saved settings (``session_settings``), the controls (``panel.Controls``),
@@ -20,31 +21,29 @@ from typing import Any, Callable
 
 import numpy as np
 from napari.layers import Labels
-from napari.utils.notifications import show_error, show_info, show_warning
+from napari.utils.notifications import show_error, show_warning
 from qtpy.QtWidgets import QWidget
 
 from ..core.clicks import Box, Click
 from ..core.current_object import CurrentObject, Editing
 from ..core.feature_cache import FeatureCache, default_cache_dir
 from ..core.labels import LabelHistory
-from ..core.lazy_image import slice_key
 from ..core.persistence import ObjectRecord
-from ..core.session import InteractiveSession
 from ..models.registry import list_models
 from . import save_resume, session_settings
 from .autosave import Autosaver
 from .busy import BusyIndicator
 from .layer_choice import LayerChoice
-from .model_choice import ModelChoice, load_predictor
+from .model_choice import ModelChoice, switch_model, use_predictor
 from .object_commands import ObjectCommands
 from .object_list import ObjectList
 from .panel import build_panel, insert_above_stretch
 from .prediction_queue import Job, PredictionQueue
+from .slice_view import SliceView
 from .shortcuts import bind_shortcuts, mouse_action, shortcut_help, unbind_shortcuts
 from .target_link import TargetLink
 from .viewer_objects import unwrap
 from .volume_tools import VolumeTools
-from .wording import slice_words
 from .workers import LockedStore
 
 __all__ = ["AnnotatorWidget", "Editing"]
@@ -71,14 +70,14 @@ class AnnotatorWidget(QWidget):
         self.controls = build_panel(self)
         self.layer_choice = LayerChoice(self)  # the image and target layers
         self.volume, self.autosave, self.objects = VolumeTools(self), Autosaver(self), ObjectList(self)
-        self.commands = ObjectCommands(self)
+        self.commands, self.slice_view = ObjectCommands(self), SliceView(self)
         self.busy_indicator = BusyIndicator(self.cancel_prediction)
         withdraw = lambda index, state: self.set_prompts(index, list(state.clicks), state.box)  # noqa: E731
         self.queue = PredictionQueue(self._job, lambda: (self.session, self.held_index), self.show_current, withdraw,
                                      self.show_status, self.controls.background_box.isChecked, self.busy_indicator)
         insert_above_stretch(self, self.busy_indicator, self.objects)
         self.viewer.mouse_drag_callbacks.append(self._on_mouse)
-        self.viewer.dims.events.current_step.connect(self._on_step)
+        self.viewer.dims.events.current_step.connect(self.slice_view.on_step)
         self.viewer.layers.events.inserted.connect(self.layer_choice.refresh)
         self.viewer.layers.events.removed.connect(self.layer_choice.on_removed)
         bind_shortcuts(self, [self.viewer])
@@ -136,30 +135,11 @@ class AnnotatorWidget(QWidget):
 
     def set_model(self, name: str, device: str | None = None, quiet: bool = False) -> bool:
         """Load model ``name``; on failure notify and keep the previous model. Returns success."""
-        try:
-            predictor, factory = load_predictor(name, device or self.controls.device_combo.currentText(),
-                                                self.controls.flip_box.isChecked())
-        except Exception as err:  # noqa: BLE001 - any load failure becomes a message
-            if not quiet:
-                show_error(f"clickseg: could not load model {name!r}: {err}")
-            self.model.show(self.controls)
-            return False
-        self.set_predictor(predictor, factory)
-        return True
+        return switch_model(self, name, device, quiet)
 
     def set_predictor(self, predictor: Any, factory: Callable[[], Any] | None = None) -> None:
         """Use ``predictor`` (any Predictor) from now on; the current object's clicks are replayed."""
-        self.wait_idle()
-        held = self.session is not None and self.session.has_image
-        clicks, box = (self.session.clicks, self.session.box) if held else ((), None)
-        self.model.use(predictor, factory)
-        self.current.use(InteractiveSession(predictor, feature_store=self.feature_store))  # slices made with the old model go
-        self.model.show(self.controls)
-        if getattr(predictor, "trained", True) is False:
-            show_warning(f"clickseg: model {self.model_name!r} has random (untrained) weights")
-        if clicks or box is not None:
-            show_info("clickseg: model changed; the current object is re-segmented with the new model")
-            self.resegment()
+        use_predictor(self, predictor, factory)
 
     def make_predictor(self) -> Any:
         """A new predictor of the current model, for a worker thread (never the session's own:
@@ -193,50 +173,17 @@ class AnnotatorWidget(QWidget):
     def image_changed(self) -> None:
         """The image's data changed (e.g. edited in place): slices are encoded again and the
         current slice's prompts re-segmented on the new data."""
-        self.wait_idle()
-        self.current.forget_slices()
-        if self.prompts is not None and self.geometry is not None:
-            index = self.current_index()
-            if self.prompts.clicks_on(index) or self.prompts.box_on(index) is not None:
-                self.resegment()
+        self.slice_view.image_changed()
 
-    # ------------------------------------------------------------------ slices
+    # ------------------------------------------------------------------ slices and prompts
     def current_index(self) -> tuple[int, ...]:
-        assert self.geometry is not None
-        return self.geometry.current_index(self.viewer)
+        return self.slice_view.index()
 
     def hold_current_slice(self) -> bool:
         """Make the session hold the viewer's current slice (encoded once, cached); False (with
         a message) when it cannot."""
-        if self.geometry is None or self.session is None:
-            show_error("clickseg: choose an image layer and a model first")
-            return False
-        if self.viewer.dims.ndisplay != 2:
-            show_warning("clickseg: switch the viewer to 2D to annotate a slice")
-            return False
-        index = self.current_index()
-        if self.current.holds(index):
-            return True
-        image = self.geometry.get_slice(index)
-        try:
-            self.current.hold(index, image, slice_key(image, self.model_key))
-        except (ValueError, TypeError) as err:
-            show_error(f"clickseg: {slice_words(index)} cannot be segmented: {err}")
-            return False
-        return True
+        return self.slice_view.hold()
 
-    def _on_step(self, event: Any = None) -> None:
-        if self.prompts is None or self.geometry is None:
-            return
-        index = self.current_index()
-        if index == self.held_index:
-            self.show_current(index)  # back on the session's slice (its preview was cleared on leaving)
-        else:
-            self.prompts.show_mask(index, None)
-            if self.prompts.clicks_on(index) or self.prompts.box_on(index) is not None:
-                self.resegment()  # come back to a slice with clicks: restore its object
-
-    # ------------------------------------------------------------------ prompts
     def _on_mouse(self, viewer: Any, event: Any):
         """A click adds a prompt or edits (``shortcuts.mouse_action``); drags pan as usual."""
         if not self.controls.active_box.isChecked() or self.prompts is None or event.type != "mouse_press":
@@ -301,13 +248,7 @@ class AnnotatorWidget(QWidget):
 
     def show_current(self, index: tuple[int, ...] | None = None, mask: np.ndarray | None = None) -> None:
         """Draw the current object (``mask``, default the session's) and say what it is."""
-        s, held = self.session, self.held_index
-        if self.prompts is None or held is None or s is None:
-            return
-        mask = s.mask if (mask is None and s.has_image) else mask
-        self.prompts.show_mask(held, mask)
-        what = f"editing object {self.editing.label_id}: " if self.current.editing_here else ""
-        self.show_status(f"{self.model_name}: {what}{len(s.clicks)} click(s), {int(mask.sum()) if mask is not None else 0} px")
+        self.slice_view.show(index, mask)
 
     def toggle_polarity(self) -> None:
         self.positive_click = not self.positive_click
@@ -315,14 +256,7 @@ class AnnotatorWidget(QWidget):
 
     def reset_object(self) -> None:
         """Clear the current object's clicks, box and edited mask on this slice (labels untouched)."""
-        self.wait_idle()
-        if self.prompts is None:
-            return
-        index = self.current_index()
-        self.set_prompts(index, [], None)
-        if self.current.holds(index):
-            self.current.reset()  # (a session holding another slice keeps that slice's object)
-        self.prompts.show_mask(index, None)
+        self.slice_view.reset()
 
     # ------------------------------------------------------------------ edit / commit / undo
     def edit_at_world(self, world: Any) -> bool:
@@ -405,7 +339,7 @@ class AnnotatorWidget(QWidget):
         self.link.detach()
         self.autosave.stop()
         unbind_shortcuts([self.viewer])
-        self.viewer.dims.events.current_step.disconnect(self._on_step)
+        self.viewer.dims.events.current_step.disconnect(self.slice_view.on_step)
         self.viewer.layers.events.inserted.disconnect(self.layer_choice.refresh)
         self.viewer.layers.events.removed.disconnect(self.layer_choice.on_removed)
         if self._on_mouse in self.viewer.mouse_drag_callbacks:

@@ -10,11 +10,14 @@ from __future__ import annotations
 import copy
 from typing import Any, Callable
 
+from napari.utils.notifications import show_error, show_info, show_warning
+
 from ..core.feature_cache import model_identity
+from ..core.session import InteractiveSession
 from ..models.registry import get_model_info, load_model, loadable_models
 from .panel import Controls
 
-__all__ = ["ModelChoice", "load_predictor"]
+__all__ = ["ModelChoice", "load_predictor", "switch_model", "use_predictor"]
 
 
 def load_predictor(name: str, device: str, flip_tta: bool) -> tuple[Any, Callable[[], Any]]:
@@ -75,3 +78,35 @@ class ModelChoice:
         if combo.findText(self.name) < 0:
             combo.addItem(self.name)
         combo.setCurrentText(self.name)
+
+
+def switch_model(ann: Any, name: str, device: str | None = None, quiet: bool = False) -> bool:
+    """Load registry model ``name`` into annotator ``ann``; on failure notify (unless
+    ``quiet``) and keep the previous model. Returns success."""
+    c = ann.controls
+    try:
+        predictor, factory = load_predictor(name, device or c.device_combo.currentText(), c.flip_box.isChecked())
+    except Exception as err:  # noqa: BLE001 - any load failure becomes a message
+        if not quiet:
+            show_error(f"clickseg: could not load model {name!r}: {err}")
+        ann.model.show(c)
+        return False
+    use_predictor(ann, predictor, factory)
+    return True
+
+
+def use_predictor(ann: Any, predictor: Any, factory: Callable[[], Any] | None = None) -> None:
+    """Make ``predictor`` annotator ``ann``'s model: a new session (slices encoded with the old
+    model are not reused), and the current object's clicks replayed with the new one."""
+    ann.wait_idle()
+    session = ann.session
+    held = session is not None and session.has_image
+    clicks, box = (session.clicks, session.box) if held else ((), None)
+    ann.model.use(predictor, factory)
+    ann.current.use(InteractiveSession(predictor, feature_store=ann.feature_store))
+    ann.model.show(ann.controls)
+    if getattr(predictor, "trained", True) is False:
+        show_warning(f"clickseg: model {ann.model_name!r} has random (untrained) weights")
+    if clicks or box is not None:
+        show_info("clickseg: model changed; the current object is re-segmented with the new model")
+        ann.resegment()
