@@ -247,8 +247,9 @@ class AnnotatorWidget(QWidget):
         self.queue.wait_idle(timeout_s)
 
     def show_current(self, index: tuple[int, ...] | None = None, mask: np.ndarray | None = None) -> None:
-        """Draw the current object (``mask``, default the session's) and say what it is."""
-        self.slice_view.show(index, mask)
+        """Draw the current object (``mask``, default the session's) on the slice the session holds
+        and say what it is (``index``, as the prediction queue passes it, is that slice)."""
+        self.slice_view.show(mask)
 
     def toggle_polarity(self) -> None:
         self.positive_click = not self.positive_click

@@ -226,7 +226,7 @@ class Autosaver:
         self.offer = None
         self._baseline()
         index = ann.current_index()
-        if ann.prompts.clicks_on(index) or ann.prompts.box_on(index) is not None:
+        if ann.prompts.has_prompts(index):
             ann.resegment()  # the current slice's restored prompts
         return layer
 

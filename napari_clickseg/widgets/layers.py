@@ -274,6 +274,10 @@ class PromptLayers:
         return sorted(leads)
 
     # -- box ------------------------------------------------------------------------------
+    def has_prompts(self, lead: tuple[int, ...]) -> bool:
+        """Whether slice ``lead`` holds a click or a box."""
+        return bool(self.clicks_on(lead)) or self.box_on(lead) is not None
+
     def box_on(self, lead: tuple[int, ...]) -> Box | None:
         """The newest rectangle drawn on slice ``lead`` as a Box (None if none)."""
         for verts in reversed(self.box.data):

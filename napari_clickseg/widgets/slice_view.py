@@ -51,10 +51,6 @@ class SliceView:
             return False
         return True
 
-    def has_prompts(self, index: tuple[int, ...]) -> bool:
-        prompts = self.ann.prompts
-        return prompts is not None and (bool(prompts.clicks_on(index)) or prompts.box_on(index) is not None)
-
     def on_step(self, event: Any = None) -> None:
         """The viewer moved to another slice (napari's ``dims.events.current_step``)."""
         ann = self.ann
@@ -62,14 +58,14 @@ class SliceView:
             return
         index = self.index()
         if index == ann.held_index:
-            self.show(index)  # back on the session's slice (its preview was cleared on leaving)
+            self.show()  # back on the session's slice (its preview was cleared on leaving)
         else:
             ann.prompts.show_mask(index, None)
-            if self.has_prompts(index):
+            if ann.prompts.has_prompts(index):
                 ann.resegment()  # come back to a slice with clicks: restore its object
 
-    def show(self, index: tuple[int, ...] | None = None, mask: np.ndarray | None = None) -> None:
-        """Draw the current object (``mask``, default the session's) and say what it is."""
+    def show(self, mask: np.ndarray | None = None) -> None:
+        """Draw the current object (``mask``, default the session's) on the held slice and say what it is."""
         ann = self.ann
         s, held = ann.session, ann.held_index
         if ann.prompts is None or held is None or s is None:
@@ -97,5 +93,5 @@ class SliceView:
         ann = self.ann
         ann.wait_idle()
         ann.current.forget_slices()
-        if ann.prompts is not None and ann.geometry is not None and self.has_prompts(self.index()):
+        if ann.prompts is not None and ann.geometry is not None and ann.prompts.has_prompts(self.index()):
             ann.resegment()
