@@ -226,3 +226,22 @@ def test_config_round_trips_the_engine_keys():
     from napari_clickseg.train.config import config_to_dict
 
     assert config_from_dict(config_to_dict(cfg)) == cfg
+
+
+def test_freeze_bn_keeps_the_batchnorm_statistics_of_the_start(tmp_path):
+    from napari_clickseg.train.trainer import Trainer
+
+    def bn_means(net):
+        return [m.running_mean.clone() for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+
+    frozen = Trainer(tiny_config(optim={"freeze_bn": True}, run={"data_workers": 0}, validation={"every": 0}),
+                     tmp_path / "frozen")
+    start = bn_means(frozen.net)
+    assert start, "the tiny network has BatchNorm layers"
+    frozen.run(until_step=2)
+    assert all(torch.equal(a, b) for a, b in zip(start, bn_means(frozen.net)))
+
+    free = Trainer(tiny_config(run={"data_workers": 0}, validation={"every": 0}), tmp_path / "free")
+    start = bn_means(free.net)
+    free.run(until_step=2)
+    assert not all(torch.equal(a, b) for a, b in zip(start, bn_means(free.net)))

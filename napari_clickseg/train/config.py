@@ -221,7 +221,12 @@ class LossSection:
 
 @dataclass
 class OptimSection:
-    """Optimiser and schedule (Adam, step decay /10 at ``milestones`` fractions of ``steps``)."""
+    """Optimiser and schedule (Adam, step decay /10 at ``milestones`` fractions of ``steps``).
+
+    ``freeze_bn`` keeps every BatchNorm layer in eval mode (running mean and variance fixed at
+    the ``model.init`` weights' values; the affine weights still train): for fine-tunes whose
+    small batches and changed data mixture would otherwise drift the statistics.
+    """
 
     lr: float = 5e-4
     batch_size: int = 8
@@ -230,6 +235,7 @@ class OptimSection:
     weight_decay: float = 0.0
     encoder_lr_mult: float = 1.0
     grad_clip: float = 5.0
+    freeze_bn: bool = False
 
 
 @dataclass

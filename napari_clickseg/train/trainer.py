@@ -160,7 +160,7 @@ class Trainer:
                         cfg.optim.steps, min_area=cfg.data.min_area)
         self.loop = TrainLoop(self.net, self.optimizer, data, cfg.clicks, self.device, self.precision,
                               grad_clip=cfg.optim.grad_clip, workers=cfg.run.data_workers, lr_at=self.lr_at,
-                              loss=cfg.loss)
+                              loss=cfg.loss, freeze_bn=cfg.optim.freeze_bn)
 
     # -- schedule ---------------------------------------------------------------------------
     def lr_at(self, step: int) -> float:
