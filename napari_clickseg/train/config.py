@@ -181,6 +181,10 @@ class ClickSection:
         object_roi_range: its side as a multiple [low, high] of the object's bounding box.
         box_prob: probability of a box prompt (jittered GT bounding box).
         box_only_prob: given a box, probability of no initial clicks.
+        box_only_held: box-only samples sit out the no-gradient click rounds (no click added,
+            the previous probability stays zero), so their first supervised pass sees what a
+            user's box alone gives the network. Off, that state gets a loss only in the steps
+            that draw no no-gradient round (1 in ``max_iterative + 1``).
         box_jitter: box side jitter as a fraction of the box size.
         mask_prompt_prob: probability that a sample starts as an edit of an existing object
             (``train.iterative.make_prompts``): a degraded target (``data.degrade``) as the
@@ -204,6 +208,7 @@ class ClickSection:
     object_roi_range: list[float] = field(default_factory=lambda: [1.2, 3.0])
     box_prob: float = 0.15
     box_only_prob: float = 0.5
+    box_only_held: bool = False
     box_jitter: float = 0.1
     mask_prompt_prob: float = 0.0
     mask_prompt_radius: list[int] = field(default_factory=lambda: [1, 5])

@@ -155,7 +155,8 @@ def train_step(
     The encoder runs once (with gradient) per distinct image (``batch.owners`` maps samples
     to images, so several objects of one image share its encoding). The previous probability
     starts as ``batch.prev_masks`` (edit samples' mask prompts) or zeros. ``n_it`` ~ U{0..max_iterative} click rounds run
-    without gradient (eval mode), each adding one simulated click; then ``supervised_rounds``
+    without gradient (eval mode), each adding one simulated click (box-only samples sit them out
+    with ``cfg.box_only_held``); then ``supervised_rounds``
     head passes each get a loss, one more simulated click between them (SAM-style rounds: the
     next click follows the current prediction). Every supervised pass is back-propagated at
     once into the (detached) encoder features, so only one head graph is alive at a time; the
@@ -208,11 +209,21 @@ def train_step(
             raise ValueError(f"prev_masks has shape {batch.prev_masks.shape}, expected {(b, h, w)} (one per target)")
         prev = torch.from_numpy(np.ascontiguousarray(batch.prev_masks, np.float32))[:, None].to(device)
 
-    def add_clicks(prob: Tensor) -> Tensor:
-        """Paste a crop probability into the image frame and add one simulated click per sample."""
+    # box-only samples held out of the no-gradient rounds (cfg.box_only_held)
+    held = np.array([bool(cfg.box_only_held) and bx is not None and not cl for bx, cl in zip(batch.boxes, clicks)])
+    start = prev
+
+    def add_clicks(prob: Tensor, hold: np.ndarray | None = None) -> Tensor:
+        """Paste a crop probability into the image frame and add one simulated click per sample
+        (samples where ``hold`` is True keep their starting map and get no click)."""
         full = paste_from_roi(prob.float(), rois, (h, w), base=prev)
+        if hold is not None and hold.any():
+            idx = torch.from_numpy(np.flatnonzero(hold)).to(device)
+            full[idx] = start[idx]
         pred = (full[:, 0] > 0.49).cpu().numpy()
         for i in range(b):
+            if hold is not None and hold[i]:
+                continue
             c = sample_training_click(batch.targets[i], pred[i], rng, clicked=clicked[i])
             if c is not None:
                 clicks[i].append(c)
@@ -227,7 +238,8 @@ def train_step(
         with torch.no_grad(), prec.autocast():
             fixed = _per_sample({key: v.detach() for key, v in feats.items()}, owners)
             for _ in range(n_it):
-                prev = add_clicks(torch.sigmoid(net.decode(fixed, rois, clicks_tensor(clicks, device), prev, boxes).float()))
+                prev = add_clicks(torch.sigmoid(net.decode(fixed, rois, clicks_tensor(clicks, device), prev, boxes).float()),
+                                  hold=held)
         _train_mode(net, freeze_bn)
     # the head's passes run on detached leaves of the features; their gradients are summed
     # there and sent through the encoder once at the end
