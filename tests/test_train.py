@@ -32,7 +32,7 @@ def tiny_config(**sections) -> TrainConfig:
         "run": {"checkpoint_every": 3, "log_every": 2, "device": "cpu"},
     }
     for k, v in sections.items():
-        data[k] = {**data[k], **v}
+        data[k] = {**data.get(k, {}), **v}
     return config_from_dict(data, where="tiny")
 
 

@@ -218,19 +218,27 @@ class ClickSection:
 @dataclass
 class LossSection:
     """Training loss: NFL on the head's logits plus ``boundary_weight`` x BCE on the pixels
-    within ``boundary_radius`` of the target's boundary (``train.losses.boundary_loss``)."""
+    within ``boundary_radius`` of the target's boundary (``train.losses.boundary_loss``), plus
+    ``distill_weight`` x BCE against the ``model.init`` network's probabilities
+    (``train.losses.distillation_loss``) on the samples that start as before the fine-tune (no
+    mask prompt, not box-only): a fine-tune that teaches new prompts keeps what its starting
+    network does with clicks (Learning without Forgetting, Li & Hoiem 2017). Needs ``model.init``.
+    """
 
     boundary_weight: float = 0.0
     boundary_radius: int = 2
+    distill_weight: float = 0.0
 
 
 @dataclass
 class OptimSection:
     """Optimiser and schedule (Adam, step decay /10 at ``milestones`` fractions of ``steps``).
 
-    ``freeze_bn`` keeps every BatchNorm layer in eval mode (running mean and variance fixed at
-    the ``model.init`` weights' values; the affine weights still train): for fine-tunes whose
-    small batches and changed data mixture would otherwise drift the statistics.
+    ``encoder_lr_mult = 0`` freezes the encoder: its weights get no gradient and no update (only
+    the click head trains; no encoder backward pass). ``freeze_bn`` keeps every BatchNorm layer
+    in eval mode (running mean and variance fixed at the ``model.init`` weights' values; the
+    affine weights still train): for fine-tunes whose small batches and changed data mixture
+    would otherwise drift the statistics.
     """
 
     lr: float = 5e-4
@@ -327,6 +335,10 @@ class TrainConfig:
             raise bad("loss.boundary_weight", f"must be >= 0, got {self.loss.boundary_weight}")
         if self.loss.boundary_radius < 1:
             raise bad("loss.boundary_radius", f"must be >= 1, got {self.loss.boundary_radius}")
+        if self.loss.distill_weight < 0:
+            raise bad("loss.distill_weight", f"must be >= 0, got {self.loss.distill_weight}")
+        if self.loss.distill_weight > 0 and not self.model.init:
+            raise bad("loss.distill_weight", "needs model.init: the term keeps the network close to the one it starts from")
         if not 0 < self.clicks.roi_low <= self.clicks.roi_high <= 1:
             raise bad("clicks.roi_low/roi_high", "must satisfy 0 < roi_low <= roi_high <= 1")
         if not 0 <= self.clicks.object_roi_prob <= 1:

@@ -27,7 +27,7 @@ from ..core.simulate import sample_training_click
 from ..models.roi import crop_to_roi, paste_from_roi
 from .config import ClickSection, LossSection
 from .edit_prompts import edit_prompt, edit_roi
-from .losses import boundary_loss, normalized_focal_loss
+from .losses import boundary_loss, distillation_loss, normalized_focal_loss
 from .precision import Precision
 from .sampler import dynamic_roi, jittered_box, multi_point_clicks, object_roi
 
@@ -149,6 +149,7 @@ def train_step(
     precision: Precision | None = None,
     scaler: torch.amp.GradScaler | None = None,
     loss_cfg: LossSection | None = None,
+    teacher: nn.Module | None = None,
 ) -> dict[str, float]:
     """Run one iterative-training step and update ``net``.
 
@@ -162,7 +163,8 @@ def train_step(
     once into the (detached) encoder features, so only one head graph is alive at a time; the
     encoder then receives the summed feature gradients in one backward pass. The loss is the
     mean over the supervised passes of NFL (+ ``loss_cfg.boundary_weight`` x the boundary-band
-    BCE).
+    BCE, + ``loss_cfg.distill_weight`` x the BCE against ``teacher``'s probabilities for the same
+    inputs, on the samples that start without a mask prompt and are not box-only).
 
     Args:
         net: network with ``encode``/``decode`` and ``crop_size``.
@@ -178,6 +180,8 @@ def train_step(
         precision: autocast precision of the forward passes (None = float32).
         scaler: gradient scaler (fp16 only).
         loss_cfg: loss settings (None = NFL only).
+        teacher: fixed reference network of the distillation term (needed when
+            ``loss_cfg.distill_weight`` > 0).
 
     Returns:
         {"loss", "n_iterative", "clicks" (mean count at the last supervised pass),
@@ -190,6 +194,9 @@ def train_step(
     n_it = int(rng.integers(cfg.max_iterative + 1)) if n_iterative is None else int(n_iterative)
     k = int(cfg.supervised_rounds)
     bw = float(loss_cfg.boundary_weight) if loss_cfg is not None else 0.0
+    dw = float(loss_cfg.distill_weight) if loss_cfg is not None else 0.0
+    if dw and teacher is None:
+        raise ValueError("loss.distill_weight > 0 needs the teacher network (the model.init weights)")
     image = torch.from_numpy(batch.images).permute(0, 3, 1, 2).contiguous().to(device)
     if prec.channels_last:
         image = image.contiguous(memory_format=torch.channels_last)
@@ -244,6 +251,12 @@ def train_step(
     # the head's passes run on detached leaves of the features; their gradients are summed
     # there and sent through the encoder once at the end
     leaves = {key: (v.detach().requires_grad_(True) if v.requires_grad else v) for key, v in feats.items()}
+    if dw:  # the teacher's view of the same images, and the samples its outputs are kept on
+        with torch.no_grad(), prec.autocast():
+            teacher_feats = _per_sample(teacher.encode(image), owners)
+        edited = np.zeros(b, bool) if batch.prev_masks is None else batch.prev_masks.reshape(b, -1).any(1)
+        box_only = np.array([bx is not None and not cl for bx, cl in zip(batch.boxes, batch.clicks)])
+        keep = torch.from_numpy(~edited & ~box_only).to(device)
     optimizer.zero_grad(set_to_none=True)
     losses = []
     for r in range(k):
@@ -252,6 +265,10 @@ def train_step(
         loss = normalized_focal_loss(logits.float(), gt_crop)
         if bw:
             loss = loss + bw * boundary_loss(logits.float(), gt_crop, loss_cfg.boundary_radius)
+        if dw:
+            with torch.no_grad(), prec.autocast():
+                t_logits = teacher.decode(teacher_feats, rois, clicks_tensor(clicks, device), prev.detach(), boxes)
+            loss = loss + dw * distillation_loss(logits.float(), t_logits.float(), keep)
         _backward(loss / k, scaler)
         losses.append(float(loss.detach()))
         if r + 1 < k:

@@ -80,14 +80,17 @@ class TrainLoop:
         workers: data worker processes (0 = batches built in this process).
         lr_at: learning rate of a step (None = the optimiser's as set).
         loss: loss settings of ``train_step`` (None = NFL only).
+        teacher: fixed reference network of the distillation term (``loss.distill_weight``).
     """
 
     def __init__(
         self, net: nn.Module, optimizer: torch.optim.Optimizer, data: StepData, clicks: ClickSection,
         device: torch.device, precision: Precision, grad_clip: float = 0.0, freeze_bn: bool = False,
         workers: int = 1, lr_at: Callable[[int], float] | None = None, loss: LossSection | None = None,
+        teacher: nn.Module | None = None,
     ) -> None:
         self.net, self.optimizer, self.data, self.clicks, self.loss = net, optimizer, data, clicks, loss
+        self.teacher = teacher
         self.device, self.precision, self.grad_clip, self.freeze_bn = device, precision, grad_clip, freeze_bn
         self.workers, self.lr_at = workers, lr_at
         self.scaler = precision.scaler()
@@ -145,7 +148,7 @@ class TrainLoop:
                 lr = self._set_lr(step)
                 info = train_step(self.net, self.optimizer, item.batch, self.clicks, item.rng, self.device,
                                   self.grad_clip, freeze_bn=self.freeze_bn, precision=self.precision,
-                                  scaler=self.scaler, loss_cfg=self.loss)
+                                  scaler=self.scaler, loss_cfg=self.loss, teacher=self.teacher)
                 step += 1
                 now = time.perf_counter()
                 info.update(lr=lr, sec_per_step=now - t_prev, step=step, wall_s=now - t_start)

@@ -1,5 +1,6 @@
-"""Losses: the normalised focal loss (NFL, Sofiiuk et al. 2019/2022) of RITM, MFP, CSFPN and FDRN, and a
-boundary-band term for the boundary refiner."""
+"""Losses: the normalised focal loss (NFL, Sofiiuk et al. 2019/2022) of RITM, MFP, CSFPN and FDRN, a
+boundary-band term for the boundary refiner, and a distillation term that keeps a fine-tune close
+to its starting network (Learning without Forgetting, Li & Hoiem 2017)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["normalized_focal_loss", "boundary_band", "boundary_loss"]
+__all__ = ["normalized_focal_loss", "boundary_band", "boundary_loss", "distillation_loss"]
 
 
 def normalized_focal_loss(
@@ -92,3 +93,24 @@ def boundary_loss(logits: Tensor, target: Tensor, radius: int = 2, eps: float = 
     bce = F.binary_cross_entropy_with_logits(logits, (target >= 0.5).to(logits.dtype), reduction="none")
     dims = tuple(range(1, logits.ndim))
     return ((bce * band).sum(dims) / (band.sum(dims) + eps)).mean()
+
+
+def distillation_loss(logits: Tensor, teacher_logits: Tensor, keep: Tensor) -> Tensor:
+    """Binary cross-entropy of ``logits`` against the teacher's probabilities, over the kept samples.
+
+    Args:
+        logits: (B, 1, H, W) raw scores of the network being trained.
+        teacher_logits: same shape, raw scores of the reference network (no gradient flows there).
+        keep: (B,) bool, the samples the term applies to.
+
+    Returns:
+        Scalar: the per-pixel mean over the kept samples (0 when none is kept).
+    """
+    if logits.shape != teacher_logits.shape:
+        raise ValueError(f"logits {tuple(logits.shape)} and teacher_logits {tuple(teacher_logits.shape)} differ in shape")
+    if keep.shape != logits.shape[:1]:
+        raise ValueError(f"keep has shape {tuple(keep.shape)}, expected ({logits.shape[0]},)")
+    if not bool(keep.any()):
+        return logits.sum() * 0.0
+    target = torch.sigmoid(teacher_logits[keep].detach().float())
+    return F.binary_cross_entropy_with_logits(logits[keep].float(), target)

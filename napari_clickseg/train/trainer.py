@@ -149,8 +149,16 @@ class Trainer:
         enc = [p for n, p in self.net.named_parameters() if n.startswith("encoder.")]
         rest = [p for n, p in self.net.named_parameters() if not n.startswith("encoder.")]
         groups = [{"params": rest, "lr_mult": 1.0}]
-        if enc:
+        if enc and cfg.optim.encoder_lr_mult == 0:  # a frozen encoder: no gradient, no backward pass
+            for p in enc:
+                p.requires_grad_(False)
+        elif enc:
             groups.append({"params": enc, "lr_mult": cfg.optim.encoder_lr_mult})
+        # the starting network, fixed, for the distillation term (loss.distill_weight)
+        self.teacher = None
+        if cfg.loss.distill_weight > 0:
+            self.teacher = self.precision.prepare(build_training_network(cfg).to(self.device)).eval()
+            self.teacher.requires_grad_(False)
         self.optimizer = torch.optim.Adam(groups, lr=cfg.optim.lr, betas=(0.9, 0.999), eps=1e-8,
                                           weight_decay=cfg.optim.weight_decay, foreach=True)
         self.step = 0
@@ -160,7 +168,7 @@ class Trainer:
                         cfg.optim.steps, min_area=cfg.data.min_area)
         self.loop = TrainLoop(self.net, self.optimizer, data, cfg.clicks, self.device, self.precision,
                               grad_clip=cfg.optim.grad_clip, workers=cfg.run.data_workers, lr_at=self.lr_at,
-                              loss=cfg.loss, freeze_bn=cfg.optim.freeze_bn)
+                              loss=cfg.loss, freeze_bn=cfg.optim.freeze_bn, teacher=self.teacher)
 
     # -- schedule ---------------------------------------------------------------------------
     def lr_at(self, step: int) -> float:
