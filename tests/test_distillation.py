@@ -85,3 +85,49 @@ def test_distill_weight_needs_model_init():
         tiny_config(loss={"distill_weight": 1.0})
     with pytest.raises(ValueError, match="loss.distill_weight must be >= 0"):
         tiny_config(loss={"distill_weight": -1.0})
+
+
+def test_zoomed_out_first_click_lands_on_the_same_object_in_a_shrunk_tile():
+    from napari_clickseg.core.clicks import Click
+    from napari_clickseg.train.iterative import zoomed_out_first_click
+
+    _, labels, _ = disks_draw(np.random.default_rng(0))
+    img = torch.from_numpy(np.repeat((labels == 1)[None, None].astype(np.float32), 3, 1))  # disc 1 only
+    clicks = [[Click(20, 20, True), Click(44, 44, False)], []]
+    tiled, first = zoomed_out_first_click(torch.cat([img, img]), clicks, 4.0, np.random.default_rng(3))
+    assert tiled.shape == (2, 3, 64, 64) and first.shape == (2, 1, 3)
+    r, c, pos = first[0, 0].tolist()
+    assert pos == 1.0 and float(tiled[0, 0, int(r), int(c)]) > 0.5  # still on the (now 4x smaller) disc
+    assert float(tiled[0, 0].sum()) == pytest.approx(float(img[0, 0].sum()), rel=0.05)  # 16 tiles of a 16x smaller disc
+    assert first[1, 0].tolist() == [-1.0, -1.0, -1.0]  # no click: a padding row
+
+
+def test_zoom_out_pass_is_distilled_only_when_configured(monkeypatch):
+    cfg = ClickSection(max_positive=2, max_negative=1, max_iterative=1, box_prob=0.0)
+    draws = [disks_draw(np.random.default_rng(i)) for i in range(4)]
+    batch = make_prompts([d[0] for d in draws], [d[2] for d in draws], [d[1] for d in draws], cfg,
+                         np.random.default_rng(0))
+    calls = []
+    real = iterative.distillation_loss
+    monkeypatch.setattr(iterative, "distillation_loss", lambda s, t, k: (calls.append(s.shape), real(s, t, k))[1])
+    net, teacher = tiny_net(), tiny_net().eval()
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    train_step(net, opt, batch, cfg, np.random.default_rng(0), CPU, loss_cfg=LossSection(distill_weight=1.0),
+               teacher=teacher, freeze_bn=True)
+    assert len(calls) == 1
+    head = [p.detach().clone() for n, p in net.named_parameters() if not n.startswith("encoder.")]
+    train_step(net, opt, batch, cfg, np.random.default_rng(0), CPU,
+               loss_cfg=LossSection(distill_weight=1.0, distill_zoom_out=[2.0, 4.0]), teacher=teacher, freeze_bn=True)
+    assert len(calls) == 3 and calls[2] == calls[1]  # one more pass, on the same crop size
+    after = [p for n, p in net.named_parameters() if not n.startswith("encoder.")]
+    assert any(not torch.equal(a, b) for a, b in zip(head, after))
+
+
+@pytest.mark.parametrize(("loss", "match"), [
+    ({"distill_weight": 1.0, "distill_zoom_out": [0.5, 2.0]}, r"loss.distill_zoom_out must be \[\] or \[low, high\]"),
+    ({"distill_weight": 1.0, "distill_zoom_out": [4.0, 2.0]}, r"loss.distill_zoom_out must be \[\] or \[low, high\]"),
+    ({"distill_zoom_out": [2.0, 4.0]}, r"loss.distill_zoom_out needs loss.distill_weight > 0"),
+])
+def test_distill_zoom_out_is_checked(loss, match, tmp_path):
+    with pytest.raises(ValueError, match=match):
+        tiny_config(model={"init": str(tmp_path / "x.pt")}, loss=loss)

@@ -223,11 +223,16 @@ class LossSection:
     (``train.losses.distillation_loss``) on the samples that start as before the fine-tune (no
     mask prompt, not box-only): a fine-tune that teaches new prompts keeps what its starting
     network does with clicks (Learning without Forgetting, Li & Hoiem 2017). Needs ``model.init``.
+    ``distill_zoom_out`` = [low, high] adds a distilled pass of those samples' first click on
+    their image shrunk U(low, high) times and tiled (``train.iterative.zoomed_out_first_click``):
+    the whole-slice first pass on a slice many times the training image's size, where small
+    objects are a few crop pixels wide, a state the training ROIs never show ([] = off).
     """
 
     boundary_weight: float = 0.0
     boundary_radius: int = 2
     distill_weight: float = 0.0
+    distill_zoom_out: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -337,6 +342,11 @@ class TrainConfig:
             raise bad("loss.boundary_radius", f"must be >= 1, got {self.loss.boundary_radius}")
         if self.loss.distill_weight < 0:
             raise bad("loss.distill_weight", f"must be >= 0, got {self.loss.distill_weight}")
+        zo = self.loss.distill_zoom_out
+        if zo and (len(zo) != 2 or not 1 < zo[0] <= zo[1]):
+            raise bad("loss.distill_zoom_out", f"must be [] or [low, high] with 1 < low <= high, got {zo}")
+        if zo and self.loss.distill_weight <= 0:
+            raise bad("loss.distill_zoom_out", "needs loss.distill_weight > 0")
         if self.loss.distill_weight > 0 and not self.model.init:
             raise bad("loss.distill_weight", "needs model.init: the term keeps the network close to the one it starts from")
         if not 0 < self.clicks.roi_low <= self.clicks.roi_high <= 1:

@@ -164,7 +164,9 @@ def train_step(
     encoder then receives the summed feature gradients in one backward pass. The loss is the
     mean over the supervised passes of NFL (+ ``loss_cfg.boundary_weight`` x the boundary-band
     BCE, + ``loss_cfg.distill_weight`` x the BCE against ``teacher``'s probabilities for the same
-    inputs, on the samples that start without a mask prompt and are not box-only).
+    inputs, on the samples that start without a mask prompt and are not box-only). With
+    ``loss_cfg.distill_zoom_out`` one more distilled head pass sees those samples' first click
+    on their image shrunk and tiled (``zoomed_out_first_click``, the whole image as the ROI).
 
     Args:
         net: network with ``encode``/``decode`` and ``crop_size``.
@@ -274,6 +276,18 @@ def train_step(
         if r + 1 < k:
             with torch.no_grad():
                 prev = add_clicks(torch.sigmoid(logits.detach().float()))
+    zoom = list(loss_cfg.distill_zoom_out) if (dw and loss_cfg is not None) else []
+    if zoom and bool(keep.any()):
+        with prec.autocast():
+            small, first = zoomed_out_first_click(image, batch.clicks, rng.uniform(zoom[0], zoom[1]), rng)
+            whole = torch.tensor([[0.0, 0.0, h - 1.0, w - 1.0]], device=device).expand(b, 4).contiguous()
+            zero = torch.zeros((b, 1, h, w), device=device)
+            with torch.no_grad():
+                t_logits = teacher.decode(_per_sample(teacher.encode(small), owners), whole, first, zero, None)
+                s_feats = {key: v.detach() for key, v in net.encode(small).items()}
+            logits = net.decode(_per_sample(s_feats, owners), whole, first, zero, None)
+        z_loss = dw * distillation_loss(logits.float(), t_logits.float(), keep)
+        _backward(z_loss, scaler)
     sent = [(feats[key], leaves[key].grad) for key in feats if leaves[key] is not feats[key] and leaves[key].grad is not None]
     if sent:
         torch.autograd.backward([t for t, _ in sent], [g for _, g in sent])
@@ -288,6 +302,43 @@ def train_step(
         optimizer.step()
     return {"loss": float(np.mean(losses)), "n_iterative": float(n_it),
             "clicks": float(np.mean([len(c) for c in clicks])), "supervised": float(b * k)}
+
+
+def zoomed_out_first_click(
+    images: Tensor, clicks: list[list[Click]], factor: float, rng: np.random.Generator,
+) -> tuple[Tensor, Tensor]:
+    """The images shrunk ``factor`` times and tiled back to their size, and each sample's first
+    click moved onto one randomly chosen tile.
+
+    What the whole-slice pass of a first click sees on a slice several times the training
+    image's size: every object a few crop pixels wide among others like it (the state a
+    distillation pass at ``loss.distill_zoom_out`` keeps close to the starting network).
+
+    Args:
+        images: (N, C, H, W) images (one per distinct image).
+        clicks: per sample, its clicks (the first one is used; samples without clicks get a
+            padding row).
+        factor: shrink factor (> 1).
+
+    Returns:
+        ((N, C, H, W) tiled images, (B, 1, 3) first clicks as ``clicks_tensor`` rows). The tile
+        offset is one for the whole batch, so samples sharing an image agree.
+    """
+    n, c, h, w = images.shape
+    sh, sw = max(int(round(h / factor)), 1), max(int(round(w / factor)), 1)
+    small = torch.nn.functional.interpolate(images.float(), size=(sh, sw), mode="area").to(images.dtype)
+    reps_h, reps_w = -(-h // sh), -(-w // sw)
+    tiled = small.repeat(1, 1, reps_h, reps_w)[..., :h, :w].contiguous(memory_format=torch.contiguous_format)
+    if images.is_contiguous(memory_format=torch.channels_last):
+        tiled = tiled.contiguous(memory_format=torch.channels_last)
+    tr, tc = int(rng.integers(max(h // sh, 1))), int(rng.integers(max(w // sw, 1)))
+    first = torch.full((len(clicks), 1, 3), -1.0)
+    for i, cl in enumerate(clicks):
+        if cl:
+            k = cl[0]
+            first[i, 0] = torch.tensor([min(tr * sh + int(k.row * sh / h), h - 1),
+                                        min(tc * sw + int(k.col * sw / w), w - 1), float(k.is_positive)])
+    return tiled, first.to(images.device)
 
 
 def _per_sample(feats: dict[str, Tensor], owners: Tensor | None) -> dict[str, Tensor]:
