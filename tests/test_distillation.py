@@ -131,3 +131,26 @@ def test_zoom_out_pass_is_distilled_only_when_configured(monkeypatch):
 def test_distill_zoom_out_is_checked(loss, match, tmp_path):
     with pytest.raises(ValueError, match=match):
         tiny_config(model={"init": str(tmp_path / "x.pt")}, loss=loss)
+
+
+@pytest.mark.parametrize("frozen", [True, False])
+def test_a_frozen_encoder_shares_its_features_with_the_teacher(frozen, monkeypatch):
+    cfg = ClickSection(max_positive=2, max_negative=1, max_iterative=1, box_prob=0.0)
+    draws = [disks_draw(np.random.default_rng(i)) for i in range(4)]
+    batch = make_prompts([d[0] for d in draws], [d[2] for d in draws], [d[1] for d in draws], cfg,
+                         np.random.default_rng(0))
+    net, teacher = tiny_net(), tiny_net().eval()
+    if frozen:
+        net.encoder.requires_grad_(False)
+    encodes = []
+    real_encode = teacher.encode
+    teacher.encode = lambda x: (encodes.append(x.shape), real_encode(x))[1]
+    seen = []
+    real = iterative.distillation_loss
+    monkeypatch.setattr(iterative, "distillation_loss", lambda s, t, k: (seen.append((s, t)), real(s, t, k))[1])
+    opt = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=1e-3)
+    train_step(net, opt, batch, cfg, np.random.default_rng(0), CPU,
+               loss_cfg=LossSection(distill_weight=1.0, distill_zoom_out=[2.0, 4.0]), teacher=teacher, freeze_bn=True)
+    assert len(encodes) == (0 if frozen else 2)  # the image and its zoomed-out tiling
+    for student, teacher_logits in seen:  # the same network either way: the same outputs
+        torch.testing.assert_close(teacher_logits, student.detach(), atol=1e-5, rtol=1e-5)

@@ -218,8 +218,8 @@ def train_step(
             raise ValueError(f"prev_masks has shape {batch.prev_masks.shape}, expected {(b, h, w)} (one per target)")
         prev = torch.from_numpy(np.ascontiguousarray(batch.prev_masks, np.float32))[:, None].to(device)
 
-    # box-only samples held out of the no-gradient rounds (cfg.box_only_held)
-    held = np.array([bool(cfg.box_only_held) and bx is not None and not cl for bx, cl in zip(batch.boxes, clicks)])
+    box_only = np.array([bx is not None and not cl for bx, cl in zip(batch.boxes, batch.clicks)])
+    held = box_only if cfg.box_only_held else None  # sit out the no-gradient rounds
     start = prev
 
     def add_clicks(prob: Tensor, hold: np.ndarray | None = None) -> Tensor:
@@ -254,10 +254,18 @@ def train_step(
     # there and sent through the encoder once at the end
     leaves = {key: (v.detach().requires_grad_(True) if v.requires_grad else v) for key, v in feats.items()}
     if dw:  # the teacher's view of the same images, and the samples its outputs are kept on
-        with torch.no_grad(), prec.autocast():
-            teacher_feats = _per_sample(teacher.encode(image), owners)
+        # a frozen encoder with frozen statistics is the teacher's (both start from model.init)
+        encoder = getattr(net, "encoder", None)
+        shared = freeze_bn and encoder is not None and not any(p.requires_grad for p in encoder.parameters())
+
+        def teacher_encode(x: Tensor, own: dict[str, Tensor] | None = None) -> dict[str, Tensor]:
+            if shared and own is not None:
+                return own
+            with torch.no_grad(), prec.autocast():
+                return teacher.encode(x)
+
+        teacher_feats = _per_sample(teacher_encode(image, feats), owners)
         edited = np.zeros(b, bool) if batch.prev_masks is None else batch.prev_masks.reshape(b, -1).any(1)
-        box_only = np.array([bx is not None and not cl for bx, cl in zip(batch.boxes, batch.clicks)])
         keep = torch.from_numpy(~edited & ~box_only).to(device)
     optimizer.zero_grad(set_to_none=True)
     losses = []
@@ -276,18 +284,17 @@ def train_step(
         if r + 1 < k:
             with torch.no_grad():
                 prev = add_clicks(torch.sigmoid(logits.detach().float()))
-    zoom = list(loss_cfg.distill_zoom_out) if (dw and loss_cfg is not None) else []
+    zoom = list(loss_cfg.distill_zoom_out) if dw else []
     if zoom and bool(keep.any()):
         with prec.autocast():
             small, first = zoomed_out_first_click(image, batch.clicks, rng.uniform(zoom[0], zoom[1]), rng)
             whole = torch.tensor([[0.0, 0.0, h - 1.0, w - 1.0]], device=device).expand(b, 4).contiguous()
             zero = torch.zeros((b, 1, h, w), device=device)
             with torch.no_grad():
-                t_logits = teacher.decode(_per_sample(teacher.encode(small), owners), whole, first, zero, None)
                 s_feats = {key: v.detach() for key, v in net.encode(small).items()}
-            logits = net.decode(_per_sample(s_feats, owners), whole, first, zero, None)
-        z_loss = dw * distillation_loss(logits.float(), t_logits.float(), keep)
-        _backward(z_loss, scaler)
+                t_logits = teacher.decode(_per_sample(teacher_encode(small, s_feats), owners), whole, first, zero, None)
+            z_logits = net.decode(_per_sample(s_feats, owners), whole, first, zero, None)
+        _backward(dw * distillation_loss(z_logits.float(), t_logits.float(), keep), scaler)
     sent = [(feats[key], leaves[key].grad) for key in feats if leaves[key] is not feats[key] and leaves[key].grad is not None]
     if sent:
         torch.autograd.backward([t for t, _ in sent], [g for _, g in sent])
