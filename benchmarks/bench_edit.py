@@ -19,6 +19,10 @@ ceiling (a tumour that never gets much beyond IoU 0.9), the curve still compares
 ``--soft-masks`` gives each degraded mask to the model as its soft map
 (``InteractiveSession.soft_masks``, ``core.mask_prompt``) instead of the 0/1 mask.
 
+A model with an edit head (``fdrn``: ``models.edit_head``) edits with it; ``--no-edit-head``
+switches it off (``predictor.edit_net = None``): its own click head then edits too, as before it
+had one.
+
 Writes ``OUT/<dataset>/<model>.json`` (per object and case; an existing file is reused, so an
 interrupted run continues) and prints one table: mean clicks from scratch, from each degradation
 (and its mean IoU before any click), and from all degraded masks together.
@@ -62,14 +66,17 @@ def pick_objects(images, n: int, seed: int, dataset: str) -> list[tuple[int, int
 
 
 def run_dataset(model: str, dataset: str, data: Path, n: int, seed: int, target: float, max_clicks: int,
-                soft_masks: bool = False, curve: int = 0) -> dict:
+                soft_masks: bool = False, curve: int = 0, edit_head: bool = True) -> dict:
     from napari_clickseg.core.session import InteractiveSession
     from napari_clickseg.data.real_data import RealImageSet
     from napari_clickseg.eval.editing import DEGRADATIONS, clicks_to_target, degrade, iou_curve
     from napari_clickseg.models.registry import load_model
 
     images = RealImageSet(data, dataset, "val", min_area=100)
-    session = InteractiveSession(load_model(model, device="cpu"))
+    predictor = load_model(model, device="cpu")
+    if not edit_head and getattr(predictor, "edit_net", None) is not None:
+        predictor.edit_net = None
+    session = InteractiveSession(predictor)
     session.soft_masks = soft_masks
     rows = []
     for k, (i, lid) in enumerate(pick_objects(images, n, seed, dataset)):
@@ -92,7 +99,8 @@ def run_dataset(model: str, dataset: str, data: Path, n: int, seed: int, target:
         print(f"  {dataset} {model} object {k + 1}/{n}: " + ", ".join(
             f"{c} {v['clicks']}" for c, v in row["cases"].items()), flush=True)
     return {"model": model, "dataset": dataset, "objects": rows, "target": target, "max_clicks": max_clicks, "seed": seed,
-            "soft_masks": soft_masks, "curve": curve}
+            "soft_masks": soft_masks, "curve": curve, "edit_head_off": not edit_head,
+            "edit_head": bool(getattr(predictor, "edit_head", False))}
 
 
 def summarize(res: dict) -> dict:
@@ -122,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-clicks", type=int, default=20)
     ap.add_argument("--soft-masks", action="store_true", help="degraded masks as the model's soft map, not 0/1")
     ap.add_argument("--curve", type=int, default=0, metavar="K", help="also the mean IoU after each of K clicks")
+    ap.add_argument("--no-edit-head", action="store_true", help="edit with the model's own click head, not its edit head")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
 
@@ -137,13 +146,17 @@ def main(argv: list[str] | None = None) -> int:
             path = args.out / d / f"{m}.json"
             if not path.is_file():
                 res = run_dataset(m, d, args.data, args.objects, args.seed, args.target, args.max_clicks, args.soft_masks,
-                                  args.curve)
+                                  args.curve, edit_head=not args.no_edit_head)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(json.dumps(res, indent=1))
             saved = json.loads(path.read_text())
             if bool(saved.get("soft_masks", False)) != args.soft_masks:
                 print(f"bench_edit.py: {path} was measured {'with' if saved.get('soft_masks') else 'without'} "
                       f"--soft-masks; use another --out for this run", file=sys.stderr)
+                return 2
+            if bool(saved.get("edit_head_off", False)) != args.no_edit_head:
+                print(f"bench_edit.py: {path} was measured {'without' if saved.get('edit_head_off') else 'with'} "
+                      f"the edit head; use another --out for this run", file=sys.stderr)
                 return 2
             if args.curve > int(saved.get("curve", 0)):
                 print(f"bench_edit.py: {path} holds no IoU curve of {args.curve} clicks; use another --out", file=sys.stderr)
@@ -152,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
 
     pct = int(round(args.target * 100))
     prompt = "soft maps (--soft-masks)" if args.soft_masks else "0/1 masks"
+    if args.no_edit_head:
+        prompt += ", edit heads off (--no-edit-head)"
     print(f"\nclicks to IoU {args.target} (mean; at most {args.max_clicks}), {args.objects} objects per validation "
           f"part, seed {args.seed}, degraded masks as {prompt}; in brackets: mean IoU of the degraded mask before any click\n")
     print("| dataset | model | scratch | " + " | ".join(DEGRADATIONS) + " | all edits | edit < scratch |")

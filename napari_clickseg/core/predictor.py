@@ -20,6 +20,11 @@ Contracts:
         as the previous probability this model understands (``prob > threshold`` exactly the
         mask); ``InteractiveSession.start_from_mask`` uses it when present and the session's
         ``soft_masks`` is on (the learned models: ``core.mask_prompt``), else the 0/1 map.
+    from_mask (optional keyword of ``predict``, default False): the object started from an
+        existing mask (an edit, ``InteractiveSession.start_from_mask``) and no box replaced it.
+        A model with ``edit_head = True`` (a click head trained for edits,
+        ``models.edit_head``) then predicts with that head; others ignore the flag. The session
+        passes it only to models whose ``edit_head`` is True.
 
 A *model spec* names a registry model and a variant of it: ``NAME[@CROP][+flip]``, e.g.
 ``ritm-like@256+flip`` (the ``ritm-like`` family built with a 256 px head crop, with flip
@@ -79,6 +84,8 @@ class Predictor(Protocol):
         clicks: Sequence[Click],
         prev_prob: np.ndarray | None = None,
         box: Box | None = None,
+        *,
+        from_mask: bool = False,
     ) -> np.ndarray:
         """HxW float32 probability of the object from the prompts (cheap; once per click).
 

@@ -11,7 +11,9 @@ and never changes a result the user has already seen.
 An object can also start from an existing mask (``start_from_mask``: editing an object that is
 already committed, or one from another tool): that mask is the object's state before any click,
 the previous probability the first click is predicted from (a *mask prompt*, MFP's input). What a
-model makes of it is the model's business (``models.base``: every model takes ``prev_prob``).
+model makes of it is the model's business (``models.base``: every model takes ``prev_prob``); a
+model with a head trained for edits (``predictor.edit_head``) is told so (``from_mask``) for
+every prediction of that object while no box replaces the mask.
 
 Large and lazy slices: ``set_image`` accepts arrays that are not in memory (dask, zarr, a
 multiscale list whose finest level is used; ``core.lazy_image``). A lazy slice of at most
@@ -225,7 +227,7 @@ class InteractiveSession:
         self._require_image()
         s = self.state
         clicks = s.clicks + (click,)
-        prob = self.predictor.predict(self._model_clicks(clicks), prev_prob=s.prob, box=s.box)
+        prob = self._predict(clicks, s.prob, s.box)
         self._push(SessionState(clicks, s.box, prob))
         return self.mask
 
@@ -240,7 +242,7 @@ class InteractiveSession:
         if box is not None:
             box = box.clip(self._shape)
         s = self.state
-        prob = self.predictor.predict(self._model_clicks(s.clicks), prev_prob=None, box=box) if (s.clicks or box) else self._seed
+        prob = self._predict(s.clicks, None, box) if (s.clicks or box) else self._seed
         self._push(SessionState(s.clicks, box, prob))
         return self.mask
 
@@ -259,11 +261,19 @@ class InteractiveSession:
         prob, done = base.prob, base.clicks
         for c in clicks[len(done):]:
             done = done + (c,)
-            prob = self.predictor.predict(self._model_clicks(done), prev_prob=prob, box=base.box)
+            prob = self._predict(done, prob, base.box)
         if not clicks and base.box is None:
             prob = self._seed  # no prompt left: back to the mask the object started from (or none)
         self._push(SessionState(clicks, base.box, prob))
         return self.mask
+
+    def _predict(self, clicks: tuple[Click, ...], prev_prob: Any, box: Box | None) -> Any:
+        """The predictor's map for ``clicks`` (the anchor added, ``_model_clicks``); an object
+        that started from a mask and has no box is predicted as an edit (``from_mask``) by
+        models with an edit head (``predictor.edit_head``, ``core.predictor``)."""
+        edit = self._seed is not None and box is None and bool(getattr(self.predictor, "edit_head", False))
+        kwargs = {"from_mask": True} if edit else {}
+        return self.predictor.predict(self._model_clicks(clicks), prev_prob=prev_prob, box=box, **kwargs)
 
     def _model_clicks(self, clicks: tuple[Click, ...]) -> tuple[Click, ...]:
         """The clicks the predictor gets: the mask prompt's anchor (if any, see
@@ -294,7 +304,7 @@ class InteractiveSession:
             if st.box == box and n <= len(clicks) and st.clicks == clicks[:n] and n >= len(best.clicks):
                 best = st
         if not best.clicks and box is not None:
-            best = SessionState((), box, self.predictor.predict(self._model_clicks(()), prev_prob=None, box=box))
+            best = SessionState((), box, self._predict((), None, box))
         return best
 
     # -- history -------------------------------------------------------------------------

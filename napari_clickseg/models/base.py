@@ -89,8 +89,13 @@ class BasePredictor(abc.ABC):
         clicks: Sequence[Click],
         prev_prob: np.ndarray | None = None,
         box: Box | None = None,
+        *,
+        from_mask: bool = False,
     ) -> np.ndarray:
-        """Predict the object's probability map from clicks (cheap; once per click)."""
+        """Predict the object's probability map from clicks (cheap; once per click).
+
+        ``from_mask`` (an edit of an existing mask, ``core.predictor``) is ignored here; models
+        with an edit head (``LearnedPredictor``) choose their head by it before calling this."""
         self._require_image()
         assert self._shape is not None
         clicks = tuple(clicks)

@@ -170,6 +170,18 @@ class FDRNNet(nn.Module):
             high = torch.cat([high, self.key_proj(high), self.query_proj(high)], 1)
         return {"image": image, "fov": fov.to(image.device), "low": low, "high": high}
 
+    def adopt_features(self, features: dict[str, Tensor]) -> dict[str, Tensor]:
+        """``features`` of another network with this encoder (an edit head's base,
+        ``models.edit_head``) as this network's ``encode`` would give them: the encoder's maps
+        are kept, the non-local key and query projections appended to ``high`` are this
+        network's own (they are head weights). Other propagations: ``features`` as they are."""
+        if self.config.propagation != "nonlocal":
+            return features
+        high = features["high"][:, : self.config.encoder.high]
+        out = dict(features)
+        out["high"] = torch.cat([high, self.key_proj(high), self.query_proj(high)], 1)
+        return out
+
     # -- F2 ------------------------------------------------------------------------------
     def decode(
         self,

@@ -15,7 +15,11 @@ predicted once more, zoomed in on that mask (``_refine_first``).
 ``predict`` is a pure function of its inputs (the ROI is recomputed each call).
 An existing mask (editing an object) can become the previous probability as a soft map like
 the network's own (``mask_prompt``, ``core.mask_prompt``) instead of a 0/1 mask (the session's
-``soft_masks``; off by default, measured in ``docs/editing.md``).
+``soft_masks``; off by default, measured in ``docs/editing.md``). A network may come with an
+edit head (``models.edit_head``: a click head fine-tuned for edits on the same encoder): every
+prediction of an object that started from a mask (``predict(..., from_mask=True)``, which the
+session passes) then runs that head on the slice's one encoding; all others run the network's
+own head, exactly as without it.
 
 Prompts mean what users mean (``core.prompt_constraints``): with a box, the probability outside
 the box is 0 unless a positive click outside it lies on the mask there (``box_bounds``, on by
@@ -102,12 +106,16 @@ class LearnedPredictor(BasePredictor):
         max_window_scale: largest downscale of a window (a window covers at most
             ``max_window_scale * encoder.max_side`` native pixels a side; objects larger than
             that are segmented at that scale, clipped to the window).
+        edit_net: the same network with its edit head (``models.edit_head.load_edit_net``;
+            its encoder must be ``net``'s), used for ``predict(..., from_mask=True)``; None:
+            edits use ``net``'s own head.
 
     Attributes:
         trained: whether the weights were trained (False: random weights).
         family: network family (``net.config.family``).
         device: the torch device used.
         flip_tta: whether flip test-time augmentation is on.
+        edit_head: whether edits (``from_mask``) get a head of their own.
     """
 
     supports_box = True
@@ -132,6 +140,7 @@ class LearnedPredictor(BasePredictor):
         windowed: bool = True,
         max_windows: int = 6,
         max_window_scale: int = 8,
+        edit_net: nn.Module | None = None,
     ) -> None:
         super().__init__()
         self.device = resolve_device(device)
@@ -140,6 +149,11 @@ class LearnedPredictor(BasePredictor):
         self.family = getattr(net.config, "family", type(net).__name__)
         self.crop_size = int(net.crop_size)
         self.net = prepare_for_inference(net, self.device, half)
+        self.edit_net = None if edit_net is None else prepare_for_inference(edit_net, self.device, half)
+        if self.edit_net is not None and hasattr(self.edit_net, "encoder"):
+            self.edit_net.encoder = self.net.encoder  # never run: the slice is encoded by ``net``
+        #: the network whose head the current ``predict`` call runs (``net`` or ``edit_net``)
+        self._decoder = self.net
         self.trained = bool(trained)
         self.weights = weights
         self.card = card
@@ -168,6 +182,11 @@ class LearnedPredictor(BasePredictor):
         if bool(on) != self._flip_tta:
             self._flip_tta = bool(on)
             self.reset_image()
+
+    @property
+    def edit_head(self) -> bool:
+        """Whether edits (``predict(..., from_mask=True)``) run a head trained for them."""
+        return self.edit_net is not None
 
     @property
     def views(self) -> int:
@@ -267,10 +286,21 @@ class LearnedPredictor(BasePredictor):
 
     def predict(
         self, clicks: Any, prev_prob: np.ndarray | WindowedMap | None = None, box: Box | None = None,
+        *, from_mask: bool = False,
     ) -> np.ndarray | WindowedMap:
         """``BasePredictor.predict``; on a windowed slice (see the class docstring) the result is
         a dense HxW float32 map for slices of at most ``DENSE_MAX_PIXELS`` pixels, else a
-        ``WindowedMap``; ``prev_prob`` may be either (HxW float in [0, 1])."""
+        ``WindowedMap``; ``prev_prob`` may be either (HxW float in [0, 1]). ``from_mask``: the
+        object started from an existing mask; with an edit head (``edit_head``) the call runs it."""
+        self._decoder = self.edit_net if (from_mask and self.edit_net is not None) else self.net
+        try:
+            return self._predict_any(clicks, prev_prob, box)
+        finally:
+            self._decoder = self.net
+
+    def _predict_any(
+        self, clicks: Any, prev_prob: np.ndarray | WindowedMap | None, box: Box | None,
+    ) -> np.ndarray | WindowedMap:
         win = self.windowed_slice
         if win is None:
             return super().predict(clicks, prev_prob=prev_prob, box=box)
@@ -327,6 +357,9 @@ class LearnedPredictor(BasePredictor):
             self._warned = True
         h, w = self.image_shape
         roi = self.roi_for(clicks, prev_prob, box)
+        adopt = getattr(self._decoder, "adopt_features", None) if self._decoder is not self.net else None
+        if adopt is not None:  # the edit head's own view of the one encoding
+            features = adopt(features)
         dev = self.device
         with torch.inference_mode():
             rois = torch.tensor([list(roi)], dtype=torch.float32, device=dev)
@@ -367,7 +400,7 @@ class LearnedPredictor(BasePredictor):
             bt = None if bt is None else torch.cat([bt, _mirror_boxes(bt, w)])
             prev = torch.cat([prev, prev.flip(-1)])
             base = torch.cat([base, base.flip(-1)])
-        logits = self.net.decode(features, rois, ct, prev, bt)
+        logits = self._decoder.decode(features, rois, ct, prev, bt)
         prob = paste_from_roi(torch.sigmoid(logits.float()), rois, self.image_shape, base=base)
         if self._flip_tta:
             prob = (prob[:1] + prob[1:].flip(-1)) * 0.5
@@ -413,6 +446,7 @@ def build_learned(info: Any, device: str = "auto", weights: Path | None = None, 
     trained from ``weights``, or random when ``weights`` is None (``overrides`` are config
     fields of the random network, e.g. ``crop_size``)."""
     from .networks import build_network
+    from .edit_head import load_edit_net
     from .weights_io import load_network, read_card
 
     family = info.family or info.name
@@ -421,4 +455,6 @@ def build_learned(info: Any, device: str = "auto", weights: Path | None = None, 
     if overrides:
         raise ValueError(f"{info.name}: config overrides {sorted(overrides)} need random weights (weights=None)")
     net = load_network(weights, device="cpu", family=family)
-    return LearnedPredictor(net, device=device, trained=True, weights=Path(weights), card=read_card(weights))
+    edit_net = load_edit_net(net, weights)
+    return LearnedPredictor(net, device=device, trained=True, weights=Path(weights), card=read_card(weights),
+                            edit_net=edit_net)
