@@ -186,3 +186,15 @@ def test_edit_head_on_a_slice_segmented_in_windows():
     edit = p.predict(clicks, mask, from_mask=True)
     assert np.array_equal(edit, alone.predict(clicks, mask))
     assert not np.array_equal(edit, p.predict(clicks, mask))
+
+
+def test_models_command_names_the_edit_head(capsys):
+    import argparse
+
+    from napari_clickseg.models import command
+
+    if not (WEIGHTS_DIR / ("fdrn" + SUFFIX)).is_file():
+        pytest.skip("the shipped fdrn edit head is not installed")
+    assert command.run(argparse.Namespace(kind="learned")) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("fdrn "))
+    assert "edit head: fdrn" + SUFFIX in line
