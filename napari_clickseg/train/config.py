@@ -193,6 +193,13 @@ class ClickSection:
         mask_prompt_radius: [low, high] whole pixels an edit's eroded / dilated mask differs by
             (uniform).
         mask_prompt_cut: [low, high] fraction of the object an edit's cut mask lacks (uniform).
+        first_click_prob: probability that a sample is a first click as the evaluation and a
+            user make it (``sampler.first_click``: one positive click deep inside the object, no
+            box, the whole training image as the ROI, as the predictor's whole-slice first
+            pass), held out of the no-gradient rounds like box-only samples, so its first
+            supervised pass is the one-click state. The multi-point sampler rarely gives that
+            state a loss: it needs one positive click, no negative one and no no-gradient round.
+            0 = never (nothing is drawn: older runs keep their random stream).
     """
 
     max_positive: int = 24
@@ -213,6 +220,7 @@ class ClickSection:
     mask_prompt_prob: float = 0.0
     mask_prompt_radius: list[int] = field(default_factory=lambda: [1, 5])
     mask_prompt_cut: list[float] = field(default_factory=lambda: [0.1, 0.4])
+    first_click_prob: float = 0.0
 
 
 @dataclass
@@ -362,7 +370,7 @@ class TrainConfig:
             raise bad("clicks.supervised_rounds", f"must be >= 1, got {self.clicks.supervised_rounds}")
         if self.clicks.objects_per_image < 1:
             raise bad("clicks.objects_per_image", f"must be >= 1, got {self.clicks.objects_per_image}")
-        for key in ("centre_prob", "merge_prob", "box_prob", "box_only_prob", "mask_prompt_prob"):
+        for key in ("centre_prob", "merge_prob", "box_prob", "box_only_prob", "mask_prompt_prob", "first_click_prob"):
             v = getattr(self.clicks, key)
             if not 0 <= v <= 1:
                 raise bad(f"clicks.{key}", f"must lie in [0, 1], got {v}")

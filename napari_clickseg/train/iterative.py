@@ -29,7 +29,7 @@ from .config import ClickSection, LossSection
 from .edit_prompts import edit_prompt, edit_roi
 from .losses import boundary_loss, distillation_loss, normalized_focal_loss
 from .precision import Precision
-from .sampler import dynamic_roi, jittered_box, multi_point_clicks, object_roi
+from .sampler import dynamic_roi, first_click, jittered_box, multi_point_clicks, object_roi
 
 __all__ = ["PromptedBatch", "make_prompts", "clicks_tensor", "boxes_tensor", "train_step"]
 
@@ -49,6 +49,8 @@ class PromptedBatch:
         prev_masks: (B, H, W) float32 0/1, the previous probability each sample starts from
             (a degraded target for edit samples, zeros for the others), or None when no sample
             is an edit (all start from zeros).
+        first: (B,) bool, the samples that are a first click (``ClickSection.first_click_prob``),
+            or None when none is.
     """
 
     images: np.ndarray
@@ -58,6 +60,7 @@ class PromptedBatch:
     rois: np.ndarray
     owners: np.ndarray | None = None
     prev_masks: np.ndarray | None = None
+    first: np.ndarray | None = None
 
 
 def make_prompts(
@@ -75,9 +78,13 @@ def make_prompts(
     replaces the mask prompt (``InteractiveSession.set_box`` predicts from no previous map).
     A target with no degradation to offer gets the normal prompts. With the probability 0
     nothing is drawn for it, so the random stream is that of a run without mask prompts.
+    Else, with probability ``cfg.first_click_prob``, a sample is a first click
+    (``sampler.first_click``, no box, the whole image as its ROI; ``PromptedBatch.first``); 0
+    draws nothing for it either.
     """
-    clicks, boxes, rois, prevs = [], [], [], []
+    clicks, boxes, rois, prevs, firsts = [], [], [], [], []
     for tgt, lab in zip(targets, labels):
+        firsts.append(False)
         edit = None
         if cfg.mask_prompt_prob > 0 and rng.random() < cfg.mask_prompt_prob:
             edit = edit_prompt(tgt, lab, rng, cfg.mask_prompt_radius, cfg.mask_prompt_cut)
@@ -86,6 +93,13 @@ def make_prompts(
             clicks.append(edit[1])
             boxes.append(None)
             rois.append(edit_roi(tgt, edit[0], rng, *cfg.object_roi_range))
+            continue
+        if cfg.first_click_prob > 0 and rng.random() < cfg.first_click_prob:
+            firsts[-1] = True
+            clicks.append([first_click(tgt, rng)])
+            boxes.append(None)
+            h, w = np.shape(tgt)[:2]
+            rois.append((0.0, 0.0, h - 1.0, w - 1.0))
             continue
         box = jittered_box(tgt, rng, cfg.box_jitter) if rng.random() < cfg.box_prob else None
         if box is not None and rng.random() < cfg.box_only_prob:
@@ -112,7 +126,8 @@ def make_prompts(
         for i, p in enumerate(prevs):
             if p is not None:
                 prev_masks[i] = p
-    return PromptedBatch(np.stack(images), np.stack(targets), clicks, boxes, np.asarray(rois, np.float32), own, prev_masks)
+    return PromptedBatch(np.stack(images), np.stack(targets), clicks, boxes, np.asarray(rois, np.float32), own, prev_masks,
+                         np.asarray(firsts, bool) if any(firsts) else None)
 
 
 def clicks_tensor(clicks: list[list[Click]], device: torch.device | str = "cpu") -> Tensor:
@@ -157,14 +172,15 @@ def train_step(
     to images, so several objects of one image share its encoding). The previous probability
     starts as ``batch.prev_masks`` (edit samples' mask prompts) or zeros. ``n_it`` ~ U{0..max_iterative} click rounds run
     without gradient (eval mode), each adding one simulated click (box-only samples sit them out
-    with ``cfg.box_only_held``); then ``supervised_rounds``
+    with ``cfg.box_only_held``, first-click samples, ``batch.first``, always); then ``supervised_rounds``
     head passes each get a loss, one more simulated click between them (SAM-style rounds: the
     next click follows the current prediction). Every supervised pass is back-propagated at
     once into the (detached) encoder features, so only one head graph is alive at a time; the
     encoder then receives the summed feature gradients in one backward pass. The loss is the
     mean over the supervised passes of NFL (+ ``loss_cfg.boundary_weight`` x the boundary-band
     BCE, + ``loss_cfg.distill_weight`` x the BCE against ``teacher``'s probabilities for the same
-    inputs, on the samples that start without a mask prompt and are not box-only). With
+    inputs, on the samples that start without a mask prompt and are neither box-only nor a
+    first click). With
     ``loss_cfg.distill_zoom_out`` one more distilled head pass sees those samples' first click
     on their image shrunk and tiled (``zoomed_out_first_click``, the whole image as the ROI).
 
@@ -219,7 +235,10 @@ def train_step(
         prev = torch.from_numpy(np.ascontiguousarray(batch.prev_masks, np.float32))[:, None].to(device)
 
     box_only = np.array([bx is not None and not cl for bx, cl in zip(batch.boxes, batch.clicks)])
+    first = np.zeros(b, bool) if batch.first is None else np.asarray(batch.first, bool)
     held = box_only if cfg.box_only_held else None  # sit out the no-gradient rounds
+    if first.any():  # first clicks always do
+        held = first | (held if held is not None else False)
     start = prev
 
     def add_clicks(prob: Tensor, hold: np.ndarray | None = None) -> Tensor:
@@ -266,7 +285,7 @@ def train_step(
 
         teacher_feats = _per_sample(teacher_encode(image, feats), owners)
         edited = np.zeros(b, bool) if batch.prev_masks is None else batch.prev_masks.reshape(b, -1).any(1)
-        keep = torch.from_numpy(~edited & ~box_only).to(device)
+        keep = torch.from_numpy(~edited & ~box_only & ~first).to(device)
     optimizer.zero_grad(set_to_none=True)
     losses = []
     for r in range(k):

@@ -249,3 +249,28 @@ def jittered_box(target: np.ndarray, rng: np.random.Generator, jitter: float = 0
     nr1 = int(np.clip(round(r1 + d[2]), nr0, h - 1))
     nc1 = int(np.clip(round(c1 + d[3]), nc0, w - 1))
     return Box(nr0, nc0, nr1, nc1)
+
+
+def first_click(target: np.ndarray, rng: np.random.Generator) -> Click:
+    """A user's (and the evaluation's) first click: one positive click deep inside the object.
+
+    Half the time the innermost pixel (the largest distance to the boundary, as
+    ``core.simulate.Clicker`` puts the first click), else a pixel drawn uniformly among those at
+    least half that deep.
+
+    Args:
+        target: HxW bool, not empty.
+        rng: random generator.
+
+    Returns:
+        A positive ``Click`` (row, col) inside ``target``.
+    """
+    depth = padded_edt(np.asarray(target, bool))
+    top = float(depth.max())
+    if rng.random() < 0.5:
+        r, c = np.unravel_index(int(np.argmax(depth)), depth.shape)
+    else:
+        rr, cc = np.nonzero(depth >= 0.5 * top)
+        i = int(rng.integers(rr.size))
+        r, c = rr[i], cc[i]
+    return Click(int(r), int(c), True)
