@@ -198,3 +198,13 @@ def test_models_command_names_the_edit_head(capsys):
     assert command.run(argparse.Namespace(kind="learned")) == 0
     line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("fdrn "))
     assert "edit head: fdrn" + SUFFIX in line
+
+
+def test_weights_whose_head_file_is_missing_load_without_it(base_and_tuned, caplog):
+    from napari_clickseg import build_model
+
+    path, tuned = base_and_tuned
+    save_edit_head(tuned, path).unlink()
+    with caplog.at_level("WARNING"):
+        p = build_model("fdrn", weights=path, device="cpu")
+    assert not p.edit_head and "loads without it" in caplog.text

@@ -445,8 +445,8 @@ def build_learned(info: Any, device: str = "auto", weights: Path | None = None, 
     """Registry builder of every learned model: the network family ``info.family or info.name``,
     trained from ``weights``, or random when ``weights`` is None (``overrides`` are config
     fields of the random network, e.g. ``crop_size``)."""
-    from .networks import build_network
     from .edit_head import load_edit_net
+    from .networks import build_network
     from .weights_io import load_network, read_card
 
     family = info.family or info.name
@@ -455,6 +455,10 @@ def build_learned(info: Any, device: str = "auto", weights: Path | None = None, 
     if overrides:
         raise ValueError(f"{info.name}: config overrides {sorted(overrides)} need random weights (weights=None)")
     net = load_network(weights, device="cpu", family=family)
-    edit_net = load_edit_net(net, weights)
+    try:
+        edit_net = load_edit_net(net, weights)
+    except FileNotFoundError as err:  # e.g. weights and card copied without the head: edits use the own head
+        log.warning("%s; %s loads without it (edits use its own click head)", err, info.name)
+        edit_net = None
     return LearnedPredictor(net, device=device, trained=True, weights=Path(weights), card=read_card(weights),
                             edit_net=edit_net)
