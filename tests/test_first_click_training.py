@@ -27,7 +27,7 @@ def test_first_click_is_positive_and_deep_inside():
     rng = np.random.default_rng(0)
     clicks = [first_click(target, rng) for _ in range(40)]
     assert all(c.is_positive and target[c.row, c.col] for c in clicks)
-    assert all(depth[c.row, c.col] >= 0.5 * depth.max() for c in clicks)
+    assert all(depth[c.row, c.col] > depth.max() / 1.7 for c in clicks)
     assert any(depth[c.row, c.col] == depth.max() for c in clicks)  # the innermost pixel half the time
 
 

@@ -102,7 +102,8 @@ def load_edit_net(base_net: nn.Module, base: str | Path) -> nn.Module | None:
         WeightsError: hash, config or tensor mismatch (names the file and what is wrong).
     """
     base = Path(base)
-    entry = read_card(base).get("edit_head")
+    base_card = read_card(base)
+    entry = base_card.get("edit_head")
     if not entry:
         return None
     path = base.parent / str(entry.get("file", ""))
@@ -117,7 +118,7 @@ def load_edit_net(base_net: nn.Module, base: str | Path) -> nn.Module | None:
         raise WeightsError(f"edit head {path} cannot be read ({type(err).__name__}: {err})") from None
     if not isinstance(blob, dict) or blob.get("kind") != "edit-head" or "state_dict" not in blob:
         raise WeightsError(f"{path} is not an edit head (write it with models.edit_head.save_edit_head)")
-    if blob.get("base_sha256") != read_card(base).get("sha256"):
+    if blob.get("base_sha256") != base_card.get("sha256"):
         raise WeightsError(f"edit head {path} belongs to other base weights than {base.name}")
     if dict(blob.get("config", {})) != dataclasses.asdict(base_net.config):
         raise WeightsError(f"edit head {path} has another architecture than {base.name}")

@@ -235,10 +235,9 @@ def train_step(
         prev = torch.from_numpy(np.ascontiguousarray(batch.prev_masks, np.float32))[:, None].to(device)
 
     box_only = np.array([bx is not None and not cl for bx, cl in zip(batch.boxes, batch.clicks)])
-    first = np.zeros(b, bool) if batch.first is None else np.asarray(batch.first, bool)
-    held = box_only if cfg.box_only_held else None  # sit out the no-gradient rounds
-    if first.any():  # first clicks always do
-        held = first | (held if held is not None else False)
+    one_click = np.zeros(b, bool) if batch.first is None else np.asarray(batch.first, bool)
+    # sit out the no-gradient rounds: first-click samples always, box-only ones with box_only_held
+    held = one_click | (box_only & bool(cfg.box_only_held))
     start = prev
 
     def add_clicks(prob: Tensor, hold: np.ndarray | None = None) -> Tensor:
@@ -285,7 +284,7 @@ def train_step(
 
         teacher_feats = _per_sample(teacher_encode(image, feats), owners)
         edited = np.zeros(b, bool) if batch.prev_masks is None else batch.prev_masks.reshape(b, -1).any(1)
-        keep = torch.from_numpy(~edited & ~box_only & ~first).to(device)
+        keep = torch.from_numpy(~edited & ~box_only & ~one_click).to(device)
     optimizer.zero_grad(set_to_none=True)
     losses = []
     for r in range(k):

@@ -99,6 +99,14 @@ def _pick(rng: np.random.Generator, mask: np.ndarray, n: int) -> list[tuple[int,
     return [(int(pts[i][0]), int(pts[i][1])) for i in idx]
 
 
+def _centre_region(target: np.ndarray, within: np.ndarray) -> np.ndarray:
+    """The pixels of ``within`` deeper than max / 1.7 in ``target`` (distance to its boundary),
+    or the deepest pixels of ``target`` when none is: where the evaluation's first click lies."""
+    dt = padded_edt(target)
+    centre = (dt > dt.max() / 1.7) & within
+    return centre if centre.any() else dt >= dt.max()
+
+
 def multi_point_clicks(
     target: np.ndarray,
     labels: np.ndarray | None,
@@ -137,11 +145,7 @@ def multi_point_clicks(
     n_pos = 1 + geometric_count(rng, max(max_pos - 1, 0), decay)
     points: list[tuple[int, int]] = []
     if rng.random() < centre_prob:
-        dt = padded_edt(target)
-        centre = (dt > dt.max() / 1.7) & pos_region
-        if not centre.any():
-            centre = dt >= dt.max()
-        points += _pick(rng, centre, 1)
+        points += _pick(rng, _centre_region(target, pos_region), 1)
     taken = np.zeros_like(target)
     for r, c in points:
         taken[r, c] = True
@@ -255,8 +259,8 @@ def first_click(target: np.ndarray, rng: np.random.Generator) -> Click:
     """A user's (and the evaluation's) first click: one positive click deep inside the object.
 
     Half the time the innermost pixel (the largest distance to the boundary, as
-    ``core.simulate.Clicker`` puts the first click), else a pixel drawn uniformly among those at
-    least half that deep.
+    ``core.simulate.Clicker`` puts the first click), else a pixel drawn uniformly from the
+    centre region of ``multi_point_clicks``'s central first click (deeper than max / 1.7).
 
     Args:
         target: HxW bool, not empty.
@@ -265,12 +269,10 @@ def first_click(target: np.ndarray, rng: np.random.Generator) -> Click:
     Returns:
         A positive ``Click`` (row, col) inside ``target``.
     """
-    depth = padded_edt(np.asarray(target, bool))
-    top = float(depth.max())
+    target = np.asarray(target, bool)
     if rng.random() < 0.5:
+        depth = padded_edt(target)
         r, c = np.unravel_index(int(np.argmax(depth)), depth.shape)
     else:
-        rr, cc = np.nonzero(depth >= 0.5 * top)
-        i = int(rng.integers(rr.size))
-        r, c = rr[i], cc[i]
+        ((r, c),) = _pick(rng, _centre_region(target, target), 1)
     return Click(int(r), int(c), True)
