@@ -74,3 +74,70 @@ def test_first_click_prob_is_read_and_checked():
     assert tiny_config(clicks={"first_click_prob": 0.25}).clicks.first_click_prob == 0.25
     with pytest.raises(ValueError, match="first_click_prob"):
         tiny_config(clicks={"first_click_prob": 1.5})
+
+
+def test_zoomed_out_first_click_target_is_the_clicked_copy_only():
+    from napari_clickseg.core.clicks import Click
+    from napari_clickseg.train.iterative import first_click_zoom_out
+
+    _, labels, _ = disks_draw(np.random.default_rng(0))
+    disc = (labels == 1)[None, None].astype(np.float32)
+    img = torch.from_numpy(np.repeat(disc, 3, 1))
+    tgt = torch.from_numpy(disc)
+    clicks = [[Click(20, 20, True)], [Click(20, 20, True)], []]
+    tiled, first, target, valid = first_click_zoom_out(torch.cat([img] * 3), torch.cat([tgt] * 3), clicks, 4.0,
+                                                       np.random.default_rng(3))
+    assert tiled.shape == (3, 3, 64, 64) and target.shape == (3, 1, 64, 64)
+    assert valid.tolist() == [True, True, False]  # no click: nothing to supervise
+    r, c, pos = first[0, 0].tolist()
+    assert pos == 1.0 and float(target[0, 0, int(r), int(c)]) == 1.0  # the click is on its target
+    # the target is one 4x smaller disc (about 1/16 of the area), while the image holds 16 copies
+    assert float(target[0].sum()) == pytest.approx(float(tgt.sum()) / 16, rel=0.25)
+    copies = (tiled[0, 0] > 0.5) & (target[0, 0] < 0.5)
+    assert float(copies.sum()) > 10 * float(target[0].sum())  # the other copies are background
+
+
+def test_zoomed_out_first_click_moves_a_click_that_misses_its_shrunk_object():
+    from napari_clickseg.core.clicks import Click
+    from napari_clickseg.train.iterative import first_click_zoom_out
+
+    tgt = torch.zeros((1, 1, 64, 64))
+    tgt[0, 0, 8:40, 30:34] = 1.0  # a thin bar: a click at its edge leaves it when shrunk
+    img = tgt.repeat(1, 3, 1, 1)
+    _, first, target, valid = first_click_zoom_out(img, tgt, [[Click(39, 30, True)]], 3.0, np.random.default_rng(0))
+    r, c, _ = first[0, 0].tolist()
+    assert valid[0] and float(target[0, 0, int(r), int(c)]) == 1.0
+
+
+def test_first_click_zoom_out_adds_one_supervised_pass_for_first_click_samples():
+    from napari_clickseg.train import iterative
+    from napari_clickseg.train.config import LossSection
+
+    cfg = ClickSection(max_positive=2, max_negative=1, max_iterative=1, first_click_prob=0.5, box_prob=0.0)
+    batch = _batch(cfg)
+    net = tiny_net()
+    encodes = []
+    encode = net.encode
+    net.encode = lambda x: (encodes.append(x.shape), encode(x))[1]
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    before = [p.detach().clone() for n, p in net.named_parameters() if n.startswith("encoder.")]
+    info = train_step(net, opt, batch, cfg, np.random.default_rng(0), CPU, n_iterative=0,
+                      loss_cfg=LossSection(first_click_zoom_out=[2.0, 3.0]))
+    assert np.isfinite(info["loss"]) and len(encodes) == 2  # the images, then their zoomed-out tiling
+    after = [p for n, p in net.named_parameters() if n.startswith("encoder.")]
+    assert any(not torch.equal(a, b) for a, b in zip(before, after))  # the encoder trains on it too
+    encodes.clear()
+    plain = ClickSection(max_positive=2, max_negative=1, max_iterative=1, box_prob=0.0)
+    train_step(net, opt, _batch(plain), plain, np.random.default_rng(0), CPU, n_iterative=0,
+               loss_cfg=LossSection(first_click_zoom_out=[2.0, 3.0]))
+    assert len(encodes) == 1  # no first-click sample: no extra pass
+    assert iterative.first_click_zoom_out is not None
+
+
+def test_first_click_zoom_out_is_checked(tmp_path):
+    with pytest.raises(ValueError, match=r"loss.first_click_zoom_out must be \[\] or \[low, high\]"):
+        tiny_config(clicks={"first_click_prob": 0.3}, loss={"first_click_zoom_out": [0.5, 2.0]})
+    with pytest.raises(ValueError, match="loss.first_click_zoom_out needs clicks.first_click_prob > 0"):
+        tiny_config(loss={"first_click_zoom_out": [2.0, 3.0]})
+    assert tiny_config(clicks={"first_click_prob": 0.3},
+                       loss={"first_click_zoom_out": [2.0, 4.0]}).loss.first_click_zoom_out == [2.0, 4.0]

@@ -235,12 +235,17 @@ class LossSection:
     their image shrunk U(low, high) times and tiled (``train.iterative.zoomed_out_first_click``):
     the whole-slice first pass on a slice many times the training image's size, where small
     objects are a few crop pixels wide, a state the training ROIs never show ([] = off).
+    ``first_click_zoom_out`` = [low, high] gives the first-click samples
+    (``clicks.first_click_prob``) one more pass supervised by the ground truth on the same
+    shrunk, tiled view (``train.iterative.first_click_zoom_out``): the target is the clicked
+    copy only, the copies in the other tiles are background ([] = off).
     """
 
     boundary_weight: float = 0.0
     boundary_radius: int = 2
     distill_weight: float = 0.0
     distill_zoom_out: list[float] = field(default_factory=list)
+    first_click_zoom_out: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -355,6 +360,11 @@ class TrainConfig:
             raise bad("loss.distill_zoom_out", f"must be [] or [low, high] with 1 < low <= high, got {zo}")
         if zo and self.loss.distill_weight <= 0:
             raise bad("loss.distill_zoom_out", "needs loss.distill_weight > 0")
+        fz = self.loss.first_click_zoom_out
+        if fz and (len(fz) != 2 or not 1 < fz[0] <= fz[1]):
+            raise bad("loss.first_click_zoom_out", f"must be [] or [low, high] with 1 < low <= high, got {fz}")
+        if fz and self.clicks.first_click_prob <= 0:
+            raise bad("loss.first_click_zoom_out", "needs clicks.first_click_prob > 0 (it trains the first-click samples)")
         if self.loss.distill_weight > 0 and not self.model.init:
             raise bad("loss.distill_weight", "needs model.init: the term keeps the network close to the one it starts from")
         if not 0 < self.clicks.roi_low <= self.clicks.roi_high <= 1:

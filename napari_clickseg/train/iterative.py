@@ -23,7 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from ..core.clicks import Box, Click
-from ..core.simulate import sample_training_click
+from ..core.simulate import padded_edt, sample_training_click
 from ..models.roi import crop_to_roi, paste_from_roi
 from .config import ClickSection, LossSection
 from .edit_prompts import edit_prompt, edit_roi
@@ -31,7 +31,7 @@ from .losses import boundary_loss, distillation_loss, normalized_focal_loss
 from .precision import Precision
 from .sampler import dynamic_roi, first_click, jittered_box, multi_point_clicks, object_roi
 
-__all__ = ["PromptedBatch", "make_prompts", "clicks_tensor", "boxes_tensor", "train_step"]
+__all__ = ["PromptedBatch", "make_prompts", "clicks_tensor", "boxes_tensor", "train_step", "first_click_zoom_out"]
 
 
 @dataclass
@@ -183,6 +183,9 @@ def train_step(
     first click). With
     ``loss_cfg.distill_zoom_out`` one more distilled head pass sees those samples' first click
     on their image shrunk and tiled (``zoomed_out_first_click``, the whole image as the ROI).
+    With ``loss_cfg.first_click_zoom_out`` the first-click samples get one more supervised pass
+    (NFL, counted as a supervised pass in "loss"): their click on their image shrunk and tiled,
+    against their target in the clicked tile only (``first_click_zoom_out``).
 
     Args:
         net: network with ``encode``/``decode`` and ``crop_size``.
@@ -313,6 +316,12 @@ def train_step(
                 t_logits = teacher.decode(_per_sample(teacher_encode(small, s_feats), owners), whole, first, zero, None)
             z_logits = net.decode(_per_sample(s_feats, owners), whole, first, zero, None)
         _backward(dw * distillation_loss(z_logits.float(), t_logits.float(), keep), scaler)
+    fz = list(loss_cfg.first_click_zoom_out) if loss_cfg is not None else []
+    if fz and one_click.any():
+        zl = _first_click_zoom_out_pass(net, image, gt, batch, one_click, rng.uniform(fz[0], fz[1]), rng, prec, owners)
+        if zl is not None:
+            _backward(zl / k, scaler)
+            losses.append(float(zl.detach()))
     sent = [(feats[key], leaves[key].grad) for key in feats if leaves[key] is not feats[key] and leaves[key].grad is not None]
     if sent:
         torch.autograd.backward([t for t, _ in sent], [g for _, g in sent])
@@ -327,6 +336,92 @@ def train_step(
         optimizer.step()
     return {"loss": float(np.mean(losses)), "n_iterative": float(n_it),
             "clicks": float(np.mean([len(c) for c in clicks])), "supervised": float(b * k)}
+
+
+def _shrink_and_tile(x: Tensor, factor: float, tile: tuple[int, int] | None) -> Tensor:
+    """(N, C, H, W) ``x`` shrunk ``factor`` times (area) and tiled back to H x W, or, with
+    ``tile`` = (row, col), placed in that tile only (zeros elsewhere)."""
+    n, c, h, w = x.shape
+    sh, sw = max(int(round(h / factor)), 1), max(int(round(w / factor)), 1)
+    small = torch.nn.functional.interpolate(x.float(), size=(sh, sw), mode="area").to(x.dtype)
+    if tile is None:
+        reps_h, reps_w = -(-h // sh), -(-w // sw)
+        return small.repeat(1, 1, reps_h, reps_w)[..., :h, :w].contiguous(memory_format=torch.contiguous_format)
+    out = torch.zeros_like(x)
+    r0, c0 = tile[0] * sh, tile[1] * sw
+    hh, ww = min(sh, h - r0), min(sw, w - c0)
+    out[..., r0 : r0 + hh, c0 : c0 + ww] = small[..., :hh, :ww]
+    return out
+
+
+def first_click_zoom_out(
+    images: Tensor, targets: Tensor, clicks: list[list[Click]], factor: float, rng: np.random.Generator,
+) -> tuple[Tensor, Tensor, Tensor, np.ndarray]:
+    """The whole-slice first pass on a slice ``factor`` times the training image, supervised.
+
+    The images are shrunk and tiled (``zoomed_out_first_click``: every object a few crop pixels
+    wide, among identical copies of itself); each sample's target is shrunk into the one tile
+    its first click moves to, so the copies in the other tiles are background: a click selects
+    the object it is on, not every similar one. A click that misses its shrunk object moves to
+    that object's innermost pixel; samples whose object vanishes when shrunk are not valid.
+
+    Args:
+        images: (N, C, H, W) images (one per distinct image).
+        targets: (B, 1, H, W) float 0/1 targets, one per sample.
+        clicks: per sample, its clicks (the first one is used).
+        factor: shrink factor (> 1).
+        rng: random generator of the tile.
+
+    Returns:
+        ((N, C, H, W) tiled images, (B, 1, 3) first clicks as ``clicks_tensor`` rows, (B, 1, H, W)
+        float 0/1 targets, (B,) bool valid samples).
+    """
+    tiled, first = zoomed_out_first_click(images, clicks, factor, rng)
+    h, w = images.shape[-2:]
+    sh, sw = max(int(round(h / factor)), 1), max(int(round(w / factor)), 1)
+    row, col = first[:, 0, 0].cpu().numpy(), first[:, 0, 1].cpu().numpy()
+    valid = np.zeros(len(clicks), bool)
+    out = torch.zeros_like(targets, dtype=torch.float32)
+    for i, cl in enumerate(clicks):
+        if not cl or row[i] < 0:
+            continue
+        tile = (int(row[i]) // sh, int(col[i]) // sw)
+        t = (_shrink_and_tile(targets[i : i + 1].float(), factor, tile) >= 0.5).float()
+        out[i] = t[0]
+        mask = t[0, 0].cpu().numpy() > 0
+        if not mask.any():
+            continue
+        valid[i] = True
+        if not mask[int(row[i]), int(col[i])]:
+            depth = padded_edt(mask)
+            r, c = np.unravel_index(int(np.argmax(depth)), depth.shape)
+            first[i, 0, 0], first[i, 0, 1] = float(r), float(c)
+    return tiled, first, out, valid
+
+
+def _first_click_zoom_out_pass(
+    net: nn.Module, image: Tensor, gt: Tensor, batch: PromptedBatch, one_click: np.ndarray, factor: float,
+    rng: np.random.Generator, prec: Precision, owners: Tensor | None,
+) -> Tensor | None:
+    """NFL of the head's whole-image pass on the first-click samples' zoomed-out view
+    (``first_click_zoom_out``), with gradient into the encoder when it trains; None when no
+    first-click object survives the shrink."""
+    with torch.no_grad():
+        small, first, target, valid = first_click_zoom_out(image, gt, batch.clicks, factor, rng)
+    use = one_click & valid
+    if not use.any():
+        return None
+    b, _, h, w = gt.shape
+    s = int(net.crop_size)
+    whole = torch.tensor([[0.0, 0.0, h - 1.0, w - 1.0]], device=gt.device).expand(b, 4).contiguous()
+    if image.is_contiguous(memory_format=torch.channels_last):
+        small = small.contiguous(memory_format=torch.channels_last)
+    idx = torch.from_numpy(np.flatnonzero(use)).to(gt.device)
+    with prec.autocast():
+        logits = net.decode(_per_sample(net.encode(small), owners), whole, first.to(gt.device),
+                            torch.zeros((b, 1, h, w), device=gt.device), None)
+    gt_crop = (crop_to_roi(target, whole, s) > 0.5).float()
+    return normalized_focal_loss(logits.float().index_select(0, idx), gt_crop.index_select(0, idx))
 
 
 def zoomed_out_first_click(
@@ -351,9 +446,7 @@ def zoomed_out_first_click(
     """
     n, c, h, w = images.shape
     sh, sw = max(int(round(h / factor)), 1), max(int(round(w / factor)), 1)
-    small = torch.nn.functional.interpolate(images.float(), size=(sh, sw), mode="area").to(images.dtype)
-    reps_h, reps_w = -(-h // sh), -(-w // sw)
-    tiled = small.repeat(1, 1, reps_h, reps_w)[..., :h, :w].contiguous(memory_format=torch.contiguous_format)
+    tiled = _shrink_and_tile(images, factor, None)
     if images.is_contiguous(memory_format=torch.channels_last):
         tiled = tiled.contiguous(memory_format=torch.channels_last)
     tr, tc = int(rng.integers(max(h // sh, 1))), int(rng.integers(max(w // sw, 1)))
