@@ -7,6 +7,8 @@ one learned model:
 * ``box``: a box prompt alone, the object's tight bounding box (grown by ``--box-margin`` px on
   every side), no click: mean IoU with the ground truth and mean fraction of the predicted mask
   that lies outside the box, with the box bound (``box_bounds``, the default) and without it;
+  ``--box-passes N`` sets the predictor's further passes with its own inside click
+  (``box_passes``; 0 = the box's own pass only);
 * ``clicks`` (unless ``--no-clicks``): the standard protocol (20 simulated clicks, threshold 0.49)
   with and without ``click_components`` (keep only the mask's components at a positive click):
   NoC@85/90 and mIoU after 1 click.
@@ -85,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--box-margin", type=int, default=0, help="pixels added to the tight box on every side")
     ap.add_argument("--no-clicks", action="store_true", help="box-only numbers only")
+    ap.add_argument("--box-passes", type=int, default=None,
+                    help="a box alone's passes with the predictor's own inside click (default: the model's)")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
@@ -98,11 +102,14 @@ def main(argv: list[str] | None = None) -> int:
     if not hasattr(predictor, "click_components"):
         print(f"bench_prompts.py: {args.model} is not a learned model (no prompt rules)", file=sys.stderr)
         return 2
+    if args.box_passes is not None:
+        predictor.box_passes = args.box_passes
     args.out.mkdir(parents=True, exist_ok=True)
     results: dict[str, dict] = {}
     for d in datasets:
         objs = validation_objects(args.data, d, args.objects, seed=args.seed)
-        r = {"box_bounded": box_only(predictor, objs, args.box_margin, True),
+        r = {"box_passes": predictor.box_passes,
+             "box_bounded": box_only(predictor, objs, args.box_margin, True),
              "box_unbounded": box_only(predictor, objs, args.box_margin, False)}
         if not args.no_clicks:
             r["clicks_all"] = clicks(predictor, objs, d, False)
@@ -112,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         print(d, json.dumps(r), flush=True)
 
     print(f"\n{args.model}, validation parts, {args.objects} objects each, seed {args.seed}, "
-          f"box margin {args.box_margin} px")
+          f"box margin {args.box_margin} px, box passes {predictor.box_passes}")
     head = f"{'dataset':22s} {'box IoU':>8s} {'unbound':>8s} {'outside':>8s}"
     if not args.no_clicks:
         head += f" {'NoC90':>6s} {'NoC90 cc':>8s} {'NoC85':>6s} {'NoC85 cc':>8s} {'IoU@1':>6s} {'IoU@1 cc':>8s}"

@@ -67,6 +67,7 @@ def test_no_second_pass_when_off_for_later_clicks_and_boxes(predictor):
     predictor.calls.clear()
     from napari_clickseg.core.clicks import Box
 
+    predictor.box_passes = 0  # (a box alone's own further passes: test_prompt_constraints.py)
     predictor.predict((), box=Box(200, 200, 300, 300))
     assert len(predictor.calls) == 1  # a box prompt has its own ROI
 

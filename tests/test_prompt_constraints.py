@@ -86,3 +86,34 @@ def test_predictor_click_components_option(predictor):
     predictor.click_components = True
     prob = predictor.predict(click)
     assert prob[60, 50] > 0.49 and prob[60, 150] == 0.0
+
+
+def test_predictor_box_alone_gets_passes_with_a_click_at_the_innermost_pixel(monkeypatch):
+    p = build_model("fdrn", device="cpu", pretrained=False)
+    p.trained = True
+    p.refine_first = False
+    calls = []
+
+    def decode(features, rois, ct, prev, bt, base):
+        calls.append((ct.clone(), prev.clone(), bt))
+        return _two_discs()
+
+    monkeypatch.setattr(p, "_decode_views", decode)
+    p.set_image(np.random.default_rng(0).random((120, 200)).astype(np.float32))
+    box = Box(40, 30, 80, 70)
+    assert p.box_passes == 2
+    prob = p.predict((), box=box)
+    assert len(calls) == 3 and calls[0][0].shape[1] == 0  # the box's pass, then two with a click
+    for ct, prev, bt in calls[1:]:
+        assert ct[0].tolist() == [[60.0, 50.0, 1.0]]  # the centre of the boxed disc, positive
+        assert bt is not None and float(prev[0, 0, 60, 50]) > 0.49  # fed the map before it
+    assert float(calls[1][1][0, 0, 60, 150]) == 0.0  # the first map was bounded to the box first
+    assert prob[~box_mask(prob.shape, box)].max() == 0.0
+    calls.clear()
+    p.predict((Click(60, 50, True),), box=box)  # a user click: the caller's prompts only
+    p.predict((), prev_prob=_two_discs(), box=box)  # a box over an existing map: no passes
+    p.box_passes = 0
+    p.predict((), box=box)
+    assert len(calls) == 3 and all(ct.shape[1] == (1 if i == 0 else 0) for i, (ct, _, _) in enumerate(calls))
+    with pytest.raises(ValueError, match="box_passes must be >= 0"):
+        type(p)(p.net, device="cpu", box_passes=-1)

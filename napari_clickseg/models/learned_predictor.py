@@ -25,6 +25,9 @@ Prompts mean what users mean (``core.prompt_constraints``): with a box, the prob
 the box is 0 unless a positive click outside it lies on the mask there (``box_bounds``, on by
 default); optionally only the mask's connected components at a positive click are kept
 (``click_components``: one click on one of two similar discs selects that disc).
+A box alone (no click) is predicted once more, ``box_passes`` times, with one positive click the
+predictor places at the innermost pixel of the box's mask (``_box_passes``): a box with a click
+inside is the prompt the network turns into the fullest masks.
 
 Flip test-time augmentation (``flip_tta``, off by default; the RITM protocol's flip TTA,
 Sofiiuk et al. 2022): ``set_image`` encodes the slice and its left-right mirror as one batch
@@ -64,6 +67,7 @@ from ..core.lazy_image import check_lazy_slice, finest_level, is_large
 from ..core.mask_prompt import soft_mask, zoom_width
 from ..core.predictor import MASK_THRESHOLD, UntrainedModelWarning
 from ..core.prompt_constraints import bound_to_box, keep_clicked_components
+from ..core.simulate import padded_edt
 from ..core.window import WindowedMap, as_windowed
 from ..core.zoom import Roi, ZoomConfig, compute_roi
 from .base import BasePredictor
@@ -77,6 +81,8 @@ log = logging.getLogger(__name__)
 
 #: default of ``LearnedPredictor(click_components=...)`` (off; why: ``docs/experiments.md``)
 CLICK_COMPONENTS_DEFAULT = False
+#: default of ``LearnedPredictor(box_passes=...)`` (how it was chosen: ``docs/results.md``, "Prompt rules")
+BOX_PASSES_DEFAULT = 2
 
 
 class LearnedPredictor(BasePredictor):
@@ -100,6 +106,11 @@ class LearnedPredictor(BasePredictor):
         box_bounds: a box prompt bounds the object (``core.prompt_constraints.bound_to_box``).
         click_components: keep only the mask's connected components at (or within 2 px of) a
             positive click (``core.prompt_constraints.keep_clicked_components``).
+        box_passes: a box alone (no click, empty previous map): after the box's own pass,
+            this many more passes with one positive click placed by the predictor at the
+            innermost pixel of the box's mask (its argmax when the mask is empty), each fed the
+            map before it (``_box_passes``); the caller's clicks are not changed. 0 = the box's
+            own pass only.
         windowed: slices larger than the encoder's input are segmented in windows around the
             object (see the module docstring); False encodes every slice whole (downscaled).
         max_windows: encoded windows of a large slice kept in memory (LRU).
@@ -137,6 +148,7 @@ class LearnedPredictor(BasePredictor):
         flip_tta: bool = False,
         box_bounds: bool = True,
         click_components: bool = CLICK_COMPONENTS_DEFAULT,
+        box_passes: int = BOX_PASSES_DEFAULT,
         windowed: bool = True,
         max_windows: int = 6,
         max_window_scale: int = 8,
@@ -164,6 +176,9 @@ class LearnedPredictor(BasePredictor):
         self._flip_tta = bool(flip_tta)
         self.box_bounds = bool(box_bounds)
         self.click_components = bool(click_components)
+        if int(box_passes) < 0:
+            raise ValueError(f"box_passes must be >= 0, got {box_passes}")
+        self.box_passes = int(box_passes)
         self.windowed = bool(windowed)
         self.max_windows = int(max_windows)
         self.max_window_scale = int(max_window_scale)
@@ -378,6 +393,29 @@ class LearnedPredictor(BasePredictor):
             prob = bound_to_box(prob, box, clicks, MASK_THRESHOLD)
         if self.click_components:
             prob = keep_clicked_components(prob, clicks, MASK_THRESHOLD)
+        if self.box_passes and box is not None and not clicks and not prev_np.any():
+            prob = self._box_passes(features, prob, box)
+        return prob
+
+    def _box_passes(self, features: dict[str, torch.Tensor], prob: np.ndarray, box: Box) -> np.ndarray:
+        """A box alone: ``box_passes`` more predictions with one positive click at the innermost
+        pixel of the box's mask (its most probable pixel when the mask is empty), each from the
+        map before it.
+
+        A box-only map tends to be an under-confident core of the object; the network turns a box
+        with one click inside into a much fuller mask (IOG's prompt: a box and an inside click).
+        The click is the predictor's own, placed where the box's mask is deepest, so it lies
+        inside the object wherever the mask does. ``prob`` is the box's HxW map, already bounded.
+        """
+        mask = prob > MASK_THRESHOLD
+        if mask.any():
+            depth = padded_edt(mask)
+            r, c = np.unravel_index(int(np.argmax(depth)), depth.shape)
+        else:
+            r, c = np.unravel_index(int(np.argmax(prob)), prob.shape)
+        inside = (Click(int(r), int(c), True),)
+        for _ in range(self.box_passes):
+            prob = self._predict(features, inside, prob, box)
         return prob
 
     def _decode_views(
