@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     from napari_clickseg.core.clicks import Click
     from napari_clickseg.core.metrics import iou
     from napari_clickseg.core.simulate import padded_edt
-    from napari_clickseg.data.real_data import validation_objects
+    from napari_clickseg.data.real_data import check_datasets, validation_objects
     from napari_clickseg.data.splits import DATASETS
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -67,10 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
 
-    datasets = [d for d in args.datasets.split(",") if d]
-    missing = [d for d in datasets if not (args.data / d).is_dir()]
-    if missing:
-        print(f"bench_distractors.py: {', '.join(missing)} not found in {args.data}", file=sys.stderr)
+    try:
+        datasets = check_datasets(args.data, args.datasets)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"bench_distractors.py: {err}", file=sys.stderr)
         return 2
     models = {m: load_model(m, device=args.device) for m in args.models.split(",") if m}
     if args.components:

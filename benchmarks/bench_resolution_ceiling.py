@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     from napari_clickseg.core.clicks import Click
     from napari_clickseg.core.simulate import padded_edt
     from napari_clickseg.core.zoom import compute_roi
-    from napari_clickseg.data.real_data import validation_objects
+    from napari_clickseg.data.real_data import check_datasets, validation_objects
     from napari_clickseg.data.splits import DATASETS
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -79,10 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=None, help="write the numbers to OUT/ceiling.json")
     args = ap.parse_args(argv)
 
-    datasets = [d for d in args.datasets.split(",") if d]
-    missing = [d for d in datasets if not (args.data / d).is_dir()]
-    if missing:
-        print(f"bench_resolution_ceiling.py: {', '.join(missing)} not found in {args.data}", file=sys.stderr)
+    try:
+        datasets = check_datasets(args.data, args.datasets)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"bench_resolution_ceiling.py: {err}", file=sys.stderr)
         return 2
     results: dict[str, dict[str, float]] = {}
     for d in datasets:

@@ -187,3 +187,16 @@ def test_real_datasets_load(shared_data, folder):
         assert counted == {k: v for k, v in index.items() if v}
     if folder == "lgg-mri-train":  # 0/255 masks: one tumour object per slice
         assert all(o.name.endswith("#1") for o in objs)
+
+
+def test_check_datasets_names_what_is_wrong(tmp_path):
+    from napari_clickseg.data.real_data import check_datasets
+
+    (tmp_path / "glas-train").mkdir()
+    (tmp_path / "glas-train" / "index.json").write_text("{}")
+    assert check_datasets(tmp_path, "glas-train,") == ["glas-train"]
+    assert check_datasets(tmp_path, ["glas-train"]) == ["glas-train"]
+    with pytest.raises(ValueError, match="unknown real dataset 'nope'"):
+        check_datasets(tmp_path, "glas-train,nope")
+    with pytest.raises(FileNotFoundError, match=r"lgg-mri-train \(with index.json, images/, masks/\) is missing"):
+        check_datasets(tmp_path, "lgg-mri-train")

@@ -36,7 +36,7 @@ from .datasets import ObjectSample, load_objects
 from .readers import read_image, read_labels
 from .splits import DATASETS, split_names
 
-__all__ = ["DATA_ENV", "data_root", "index_entries", "RealImageSet", "part_selection", "validation_objects", "SEMANTIC", "PARTIAL"]
+__all__ = ["DATA_ENV", "data_root", "check_datasets", "index_entries", "RealImageSet", "part_selection", "validation_objects", "SEMANTIC", "PARTIAL"]
 
 #: datasets whose masks are 0/255: the whole foreground of a slice is one object
 SEMANTIC = frozenset({"lgg-mri-train"})
@@ -76,6 +76,20 @@ def _check_dataset(root: Path, dataset: str) -> Path:
             f"data.root in the config or {DATA_ENV} to the folder that holds {dataset}/"
         )
     return folder
+
+
+def check_datasets(root: str | Path, names: str | list[str]) -> list[str]:
+    """The dataset folder names of ``names`` (a list, or a comma-separated string), all checked.
+
+    Raises:
+        ValueError: a name is not a known real dataset.
+        FileNotFoundError: a folder (with its index.json) is missing under ``root``; the
+            message says where it was looked for and how to point at the data.
+    """
+    listed = [d for d in (names.split(",") if isinstance(names, str) else names) if d]
+    for d in listed:
+        _check_dataset(Path(root), d)
+    return listed
 
 
 def index_entries(root: str | Path, dataset: str) -> list[dict[str, Any]]:
