@@ -338,11 +338,16 @@ def train_step(
             "clicks": float(np.mean([len(c) for c in clicks])), "supervised": float(b * k)}
 
 
+def _tile_shape(h: int, w: int, factor: float) -> tuple[int, int]:
+    """Side lengths of one tile of an H x W image shrunk ``factor`` times."""
+    return max(int(round(h / factor)), 1), max(int(round(w / factor)), 1)
+
+
 def _shrink_and_tile(x: Tensor, factor: float, tile: tuple[int, int] | None) -> Tensor:
     """(N, C, H, W) ``x`` shrunk ``factor`` times (area) and tiled back to H x W, or, with
     ``tile`` = (row, col), placed in that tile only (zeros elsewhere)."""
     n, c, h, w = x.shape
-    sh, sw = max(int(round(h / factor)), 1), max(int(round(w / factor)), 1)
+    sh, sw = _tile_shape(h, w, factor)
     small = torch.nn.functional.interpolate(x.float(), size=(sh, sw), mode="area").to(x.dtype)
     if tile is None:
         reps_h, reps_w = -(-h // sh), -(-w // sw)
@@ -378,7 +383,7 @@ def first_click_zoom_out(
     """
     tiled, first = zoomed_out_first_click(images, clicks, factor, rng)
     h, w = images.shape[-2:]
-    sh, sw = max(int(round(h / factor)), 1), max(int(round(w / factor)), 1)
+    sh, sw = _tile_shape(h, w, factor)
     row, col = first[:, 0, 0].cpu().numpy(), first[:, 0, 1].cpu().numpy()
     valid = np.zeros(len(clicks), bool)
     out = torch.zeros_like(targets, dtype=torch.float32)
@@ -445,7 +450,7 @@ def zoomed_out_first_click(
         offset is one for the whole batch, so samples sharing an image agree.
     """
     n, c, h, w = images.shape
-    sh, sw = max(int(round(h / factor)), 1), max(int(round(w / factor)), 1)
+    sh, sw = _tile_shape(h, w, factor)
     tiled = _shrink_and_tile(images, factor, None)
     if images.is_contiguous(memory_format=torch.channels_last):
         tiled = tiled.contiguous(memory_format=torch.channels_last)
