@@ -25,7 +25,9 @@ A model written ``NAME+flip`` is evaluated with flip test-time augmentation (``-
 
 A second table gives the boundary IoU after the last click (Cheng et al. 2021) and NoC@90 and
 boundary IoU on the *small* objects of each part: those whose area is below the median of the
-part's evaluated objects (the same objects for every model).
+part's evaluated objects (the same objects for every model). A third says how the first click's
+mask errs: its mean recall (how much of the object it covers) and precision (how much of it lies
+on the object), and how many objects it cuts short or spills past.
 
     python benchmarks/bench_validation.py --models fdrn-v2=runs/fdrn-v2-refine/best.pt,fdrn-v2 --out runs/val-refine
 
@@ -49,7 +51,8 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 def run_one(model: str, data: Path, out: Path, objects: int, seed: int) -> dict:
     """``clickseg evaluate --model MODEL --data DATA --part val --objects N --out OUT``
     (``--flip-tta`` for a model written ``NAME+flip``, ``--weights FILE`` for ``NAME=FILE``);
-    the summary gets ``per_object`` (area, NoC@90, boundary IoU of each object)."""
+    the summary gets ``per_object`` (area, NoC@90, boundary IoU, first-click recall and precision
+    of each object; the last two NaN in a run written before they were recorded)."""
     summary = out / "summary.json"
     if not summary.is_file():
         from napari_clickseg.cli import main as clickseg
@@ -67,7 +70,10 @@ def run_one(model: str, data: Path, out: Path, objects: int, seed: int) -> dict:
     result = json.loads(summary.read_text())
     with open(out / "per_object.csv", newline="") as fh:
         result["per_object"] = [{"area": float(r["area"]), "noc90": float(r["noc_90"]),
-                                 "boundary_iou": float(r["boundary_iou"])} for r in csv.DictReader(fh)]
+                                 "boundary_iou": float(r["boundary_iou"]),
+                                 "first_recall": float(r.get("first_recall", "nan")),
+                                 "first_precision": float(r.get("first_precision", "nan"))}
+                                for r in csv.DictReader(fh)]
     return result
 
 
@@ -144,6 +150,19 @@ def main(argv: list[str] | None = None) -> int:
             small = small_objects(rows)
             print(f"| {d} | {m} | {_mean([r['boundary_iou'] for r in rows]):.3f} | {len(small)} | "
                   f"{_mean([r['noc90'] for r in small]):.2f} | {_mean([r['boundary_iou'] for r in small]):.3f} |")
+    print("\n| dataset | model | first click: mean recall | mean precision | objects it cuts short (recall < 0.8, "
+          "precision >= 0.9) | objects it spills past (precision < 0.8) |")
+    print("|---|---|---|---|---|---|")
+    for d in datasets:
+        for m in models:
+            rows = results[d][m]["per_object"]
+            rec, prec = [r["first_recall"] for r in rows], [r["first_precision"] for r in rows]
+            if any(v != v for v in rec + prec):  # NaN: a run from before these were recorded
+                print(f"| {d} | {m} | - | - | - | - |")
+                continue
+            short = sum(1 for r, p in zip(rec, prec) if r < 0.8 and p >= 0.9)
+            spill = sum(1 for p in prec if p < 0.8)
+            print(f"| {d} | {m} | {_mean(rec):.3f} | {_mean(prec):.3f} | {short} | {spill} |")
     if args.card is not None:
         card = json.loads(args.card.read_text())
         card.setdefault("evaluation", {})["validation_parts"] = {

@@ -83,6 +83,9 @@ def test_runner_numbers_on_the_oracle(tmp_path):
     assert line.clicks[:3] == [Click(3, 0), Click(3, 11), Click(3, 22)]
     assert line.noc == {0.85: 20, 0.9: 20, 0.95: 20}
     assert len(rect.click_ms) == 4 and len(line.click_ms) == 20
+    # the first click's mask: a quarter of the rect, 11 of the line's 600 pixels, nothing spilled
+    assert (rect.first_recall, rect.first_precision) == pytest.approx((0.25, 1.0))
+    assert (line.first_recall, line.first_precision) == pytest.approx((11 / 600, 1.0))
     # dataset numbers
     assert res.noc(0.9) == pytest.approx(12.0) and res.nof(0.9) == 1 and res.never_reached(0.9) == 1
     rect_curve = np.array([0.25, 0.5, 0.75] + [1.0] * 17)
@@ -108,10 +111,12 @@ def test_runner_numbers_on_the_oracle(tmp_path):
     assert set(on_disk["t_total_ms"]) == {"1", "5", "20"}
     assert on_disk["never_reached"]["90"] == 1 and on_disk["max_clicks"] == 20
     assert on_disk["threshold"] == 0.49 and on_disk["images"] == 2
+    assert on_disk["first_click"] == pytest.approx({"recall": (0.25 + 11 / 600) / 2, "precision": 1.0})
     rows = list(csv.DictReader(open(tmp_path / "out" / "per_object.csv")))
     assert [r["name"] for r in rows] == ["rect", "line"]
     assert rows[0]["noc_90"] == "4" and rows[1]["noc_90"] == "20"
     assert float(rows[0]["iou_20"]) == 1.0 and rows[0]["n_clicks"] == "4"
+    assert rows[0]["first_recall"] == "0.2500" and rows[0]["first_precision"] == "1.0000"
     assert (tmp_path / "out" / "miou_curve.png").stat().st_size > 1000
     assert "NoC" in format_table(on_disk)
 

@@ -14,6 +14,7 @@ from napari_clickseg.core.metrics import (
     noc,
     noc_nof,
     normalized_auc,
+    recall_precision,
 )
 
 
@@ -33,6 +34,20 @@ def test_iou_with_and_without_ignore():
     assert iou(np.zeros((2, 2)), np.zeros((2, 2))) == 1.0
     with pytest.raises(ValueError, match="shape"):
         iou(np.zeros((2, 3)), np.zeros((2, 2)))
+
+
+def test_recall_and_precision_of_a_mask():
+    gt = np.array([[1, 1, 1, 1, 0, 0]], bool)
+    pred = np.array([[0, 1, 1, 0, 1, 0]], bool)
+    # 2 of the 4 object pixels covered; 2 of the 3 mask pixels on the object
+    assert recall_precision(pred, gt) == pytest.approx((0.5, 2 / 3))
+    # ignoring the spilled pixel (col 4) and an object pixel (col 0)
+    assert recall_precision(pred, gt, ignore=np.array([[1, 0, 0, 0, 1, 0]], bool)) == pytest.approx((2 / 3, 1.0))
+    # an empty mask misses everything and spills nothing; an empty object is fully "covered"
+    assert recall_precision(np.zeros_like(gt), gt) == (0.0, 1.0)
+    assert recall_precision(pred, np.zeros_like(gt)) == (1.0, 0.0)
+    with pytest.raises(ValueError, match="ignore mask"):
+        recall_precision(pred, gt, ignore=np.zeros((2, 6), bool))
 
 
 def test_boundary_band_width_follows_the_diagonal():

@@ -22,6 +22,7 @@ from scipy.ndimage import binary_erosion
 
 __all__ = [
     "iou",
+    "recall_precision",
     "boundary_iou",
     "mask_boundary",
     "noc",
@@ -65,6 +66,27 @@ def iou(pred: np.ndarray, gt: np.ndarray, ignore: np.ndarray | None = None) -> f
         inter, union = inter & valid, union & valid
     u = int(np.count_nonzero(union))
     return 1.0 if u == 0 else float(np.count_nonzero(inter)) / u
+
+
+def recall_precision(pred: np.ndarray, gt: np.ndarray, ignore: np.ndarray | None = None) -> tuple[float, float]:
+    """How a mask falls short of (recall) and spills past (precision) its object.
+
+    Args: as ``iou``.
+
+    Returns:
+        ``(recall, precision)`` in [0, 1]: ``|pred & gt| / |gt|`` and ``|pred & gt| / |pred|``
+        on the valid pixels; recall is 1.0 for an empty ``gt``, precision 1.0 for an empty
+        ``pred``.
+    """
+    p, g = _pair(pred, gt)
+    if ignore is not None:
+        valid = ~np.asarray(ignore, bool)
+        if valid.shape != g.shape:
+            raise ValueError(f"ignore mask has shape {valid.shape} but the ground truth is {g.shape}")
+        p, g = p & valid, g & valid
+    inter = float(np.count_nonzero(p & g))
+    n_g, n_p = np.count_nonzero(g), np.count_nonzero(p)
+    return (1.0 if n_g == 0 else inter / n_g), (1.0 if n_p == 0 else inter / n_p)
 
 
 def mask_boundary(mask: np.ndarray, dilation_ratio: float = 0.02) -> np.ndarray:

@@ -5,7 +5,9 @@
 ``miou_curve`` (one value per click), ``auc``, ``latency_ms`` {"encode_median", "click_median",
 "click_p95"}, ``t_total_ms`` {"1", "5", "20"} (all times in milliseconds), plus extras:
 ``never_reached`` (objects that never reach the target, unlike NoF which also counts a hit at
-the last click), ``miou`` at 1/5/20 clicks, ``boundary_iou`` (mean after the last click),
+the last click), ``miou`` at 1/5/20 clicks, ``boundary_iou`` (mean after the last click), ``first_click``
+{"recall", "precision"} (means over the objects of the first mask's recall and precision: how
+much of the object it misses, how much it spills),
 ``images``, ``threshold``, ``max_clicks``, ``jitter``, ``misleading``, ``seed``, ``wall_s`` and
 ``protocol`` (a one-line description of the click simulator).
 """
@@ -32,6 +34,10 @@ PROTOCOL = (
 def _num(x: float) -> float | None:
     """JSON-safe float (NaN -> null)."""
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+
+
+def _mean(values: list[float]) -> float:
+    return float(statistics.fmean(values)) if values else float("nan")
 
 
 def card_metrics(row: dict[str, Any]) -> dict[str, Any]:
@@ -73,6 +79,8 @@ def summarize(result: EvalResult, **extra: Any) -> dict[str, Any]:
         "never_reached": {target_key(t): result.never_reached(t) for t in cfg.targets},
         "miou": {str(k): _num(curve[k - 1]) for k in (1, 5, 20) if k <= len(curve)},
         "boundary_iou": _num(result.boundary_iou_mean),
+        "first_click": {"recall": _num(_mean([o.first_recall for o in result.objects])),
+                        "precision": _num(_mean([o.first_precision for o in result.objects]))},
         "images": result.n_images,
         "threshold": cfg.threshold,
         "max_clicks": cfg.max_clicks,
@@ -87,13 +95,15 @@ def summarize(result: EvalResult, **extra: Any) -> dict[str, Any]:
 
 
 def write_per_object_csv(result: EvalResult, path: Path) -> Path:
-    """One row per object: name, size, NoC per target, IoU after each click, timings."""
+    """One row per object: name, size, NoC per target, final and boundary IoU, recall and
+    precision of the first click's mask, IoU after each click, timings."""
     k = result.config.max_clicks
     targets = result.config.targets
     header = (
         ["index", "name", "image_key", "area", "n_clicks"]
         + [f"noc_{target_key(t)}" for t in targets]
-        + ["final_iou", "boundary_iou", "encode_ms", "click_ms_median", "click_ms_sum"]
+        + ["final_iou", "boundary_iou", "first_recall", "first_precision", "encode_ms", "click_ms_median",
+           "click_ms_sum"]
         + [f"iou_{i}" for i in range(1, k + 1)]
         + ["clicks"]
     )
@@ -107,7 +117,8 @@ def write_per_object_csv(result: EvalResult, path: Path) -> Path:
             w.writerow(
                 [o.index, o.name, o.image_key, o.area, len(o.clicks)]
                 + [o.noc[t] for t in targets]
-                + [f"{o.final_iou:.4f}", f"{o.boundary_iou:.4f}", f"{o.encode_ms:.3f}",
+                + [f"{o.final_iou:.4f}", f"{o.boundary_iou:.4f}", f"{o.first_recall:.4f}",
+                   f"{o.first_precision:.4f}", f"{o.encode_ms:.3f}",
                    f"{median:.3f}", f"{sum(o.click_ms):.3f}"]
                 + [f"{v:.4f}" for v in ious]
                 + [clicks]

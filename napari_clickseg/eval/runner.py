@@ -32,6 +32,7 @@ from ..core.metrics import (
     never_reached,
     noc,
     noc_nof,
+    recall_precision,
     normalized_auc,
 )
 from ..core.predictor import Predictor
@@ -99,6 +100,10 @@ class ObjectResult:
         clicks: the simulated clicks, (row, col) in image pixels.
         click_kinds: per click "standard", "repetitive" or "false".
         boundary_iou: boundary IoU after the last click.
+        first_recall: share of the object's (scored) pixels inside the mask after the first
+            click, in [0, 1]; below 1 where the first mask misses part of the object.
+        first_precision: share of the first mask's (scored) pixels on the object, in [0, 1]
+            (1.0 for an empty mask); below 1 where the first mask spills past the object.
         noc: {target: NoC} for the configured targets.
         encode_ms: encoder time of its image (ms).
         click_ms: ``predict`` time of each click (ms).
@@ -115,6 +120,8 @@ class ObjectResult:
     noc: dict[float, int]
     encode_ms: float
     click_ms: list[float]
+    first_recall: float = 0.0
+    first_precision: float = 1.0
 
     @property
     def final_iou(self) -> float:
@@ -247,6 +254,7 @@ def _run_object(predictor: Predictor, clicker: Clicker, gt: np.ndarray, ignore: 
     pred = np.zeros(gt.shape, bool)
     ious: list[float] = []
     click_ms: list[float] = []
+    first: tuple[float, float] = (0.0, 1.0)
     for _ in range(cfg.max_clicks):
         if clicker.make_next_click(pred) is None:
             break  # nothing left to correct: the last IoU is carried forward
@@ -258,10 +266,12 @@ def _run_object(predictor: Predictor, clicker: Clicker, gt: np.ndarray, ignore: 
         if isinstance(pred, WindowedMap):  # a large slice: the simulator needs the dense mask
             pred = pred.to_dense(max_pixels=None)
         ious.append(iou(pred, gt, ignore))
+        if len(ious) == 1:
+            first = recall_precision(pred, gt, ignore)
     return ObjectResult(
         index=-1, name="", image_key=None, area=int(np.count_nonzero(gt)), ious=ious,
         clicks=list(clicker.clicks), click_kinds=list(clicker.kinds),
         boundary_iou=boundary_iou(pred, gt),
         noc={t: noc(ious, t, cfg.max_clicks) for t in cfg.targets},
-        encode_ms=0.0, click_ms=click_ms,
+        encode_ms=0.0, click_ms=click_ms, first_recall=first[0], first_precision=first[1],
     )
