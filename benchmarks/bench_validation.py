@@ -96,6 +96,7 @@ def _folder(model: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from napari_clickseg.data.real_data import check_datasets
     from napari_clickseg.data.splits import DATASETS
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -111,10 +112,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     models = [m for m in args.models.split(",") if m]
-    datasets = [d for d in args.datasets.split(",") if d]
-    missing = [d for d in datasets if not (args.data / d).is_dir()]
-    if missing:
-        print(f"bench_validation.py: {', '.join(missing)} not found in {args.data}", file=sys.stderr)
+    try:
+        datasets = check_datasets(args.data, args.datasets)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"bench_validation.py: {err}", file=sys.stderr)
         return 2
     counts = {d: args.objects for d in datasets}
     for item in args.objects_for:

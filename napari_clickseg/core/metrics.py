@@ -44,6 +44,17 @@ def _pair(pred: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return p, g
 
 
+def _scored(pred: np.ndarray, gt: np.ndarray, ignore: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """``_pair`` with the ignored pixels (``ignore`` True) cleared from both masks."""
+    p, g = _pair(pred, gt)
+    if ignore is None:
+        return p, g
+    valid = ~np.asarray(ignore, bool)
+    if valid.shape != g.shape:
+        raise ValueError(f"ignore mask has shape {valid.shape} but the ground truth is {g.shape}")
+    return p & valid, g & valid
+
+
 def iou(pred: np.ndarray, gt: np.ndarray, ignore: np.ndarray | None = None) -> float:
     """IoU = |pred & gt & valid| / |(pred | gt) & valid|.
 
@@ -55,15 +66,8 @@ def iou(pred: np.ndarray, gt: np.ndarray, ignore: np.ndarray | None = None) -> f
     Returns:
         IoU in [0, 1]; 1.0 when both masks are empty (on the valid pixels).
     """
-    p, g = _pair(pred, gt)
+    p, g = _scored(pred, gt, ignore)
     inter, union = p & g, p | g
-    if ignore is not None:
-        valid = ~np.asarray(ignore, bool)
-        if valid.shape != g.shape:
-            raise ValueError(
-                f"ignore mask has shape {valid.shape} but the ground truth is {g.shape}"
-            )
-        inter, union = inter & valid, union & valid
     u = int(np.count_nonzero(union))
     return 1.0 if u == 0 else float(np.count_nonzero(inter)) / u
 
@@ -78,12 +82,7 @@ def recall_precision(pred: np.ndarray, gt: np.ndarray, ignore: np.ndarray | None
         on the valid pixels; recall is 1.0 for an empty ``gt``, precision 1.0 for an empty
         ``pred``.
     """
-    p, g = _pair(pred, gt)
-    if ignore is not None:
-        valid = ~np.asarray(ignore, bool)
-        if valid.shape != g.shape:
-            raise ValueError(f"ignore mask has shape {valid.shape} but the ground truth is {g.shape}")
-        p, g = p & valid, g & valid
+    p, g = _scored(pred, gt, ignore)
     inter = float(np.count_nonzero(p & g))
     n_g, n_p = np.count_nonzero(g), np.count_nonzero(p)
     return (1.0 if n_g == 0 else inter / n_g), (1.0 if n_p == 0 else inter / n_p)
