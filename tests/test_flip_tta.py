@@ -45,7 +45,7 @@ def _random(name: str, flip: bool):
         warnings.simplefilter("ignore")
         p = build_model(name, device="cpu", pretrained=False, flip_tta=flip)
     p.refine_first = False
-    p.roi_for = lambda clicks, prev_prob, box: full_roi(p.image_shape)
+    p.roi_for = lambda clicks, prev_prob, box, shape=None: full_roi(p.image_shape if shape is None else shape)
     return p
 
 

@@ -292,12 +292,7 @@ class LearnedPredictor(BasePredictor):
         prev_prob: np.ndarray | None, box: Box | None,
     ) -> np.ndarray:
         """``_predict`` on one window's features, as on a slice of ``shape`` = the window's."""
-        saved = self._shape
-        self._shape = (int(shape[0]), int(shape[1]))
-        try:
-            return self._predict(features, clicks, prev_prob, box)
-        finally:
-            self._shape = saved
+        return self._run(_Call(features, (int(shape[0]), int(shape[1])), self._decoder), clicks, prev_prob, box)
 
     def predict(
         self, clicks: Any, prev_prob: np.ndarray | WindowedMap | None = None, box: Box | None = None,
@@ -351,9 +346,13 @@ class LearnedPredictor(BasePredictor):
         m = np.asarray(mask, bool)
         return soft_mask(m, threshold, zoom_width(m, self.zoom, self.crop_size))
 
-    def roi_for(self, clicks: tuple[Click, ...], prev_prob: np.ndarray | None, box: Box | None) -> Roi:
-        """The Zoom-In ROI ``predict`` uses for these inputs."""
-        return compute_roi(self.image_shape, clicks, prev_prob, box, self.zoom)
+    def roi_for(
+        self, clicks: tuple[Click, ...], prev_prob: np.ndarray | None, box: Box | None,
+        shape: tuple[int, int] | None = None,
+    ) -> Roi:
+        """The Zoom-In ROI ``predict`` uses for these inputs on an image of ``shape`` (H, W; by
+        default the slice's, else one window's)."""
+        return compute_roi(self.image_shape if shape is None else shape, clicks, prev_prob, box, self.zoom)
 
     def _predict(
         self,
@@ -362,19 +361,23 @@ class LearnedPredictor(BasePredictor):
         prev_prob: np.ndarray | None,
         box: Box | None,
     ) -> np.ndarray:
+        return self._run(_Call(features, self.image_shape, self._decoder), clicks, prev_prob, box)
+
+    def _run(self, call: _Call, clicks: tuple[Click, ...], prev_prob: np.ndarray | None, box: Box | None) -> np.ndarray:
+        """One prediction on ``call``'s features (the slice's, or one window's, of ``call.shape``)."""
         if not self.trained and not self._warned:
             warnings.warn(
                 f"{self.name}: this network has random (untrained) weights; its predictions are "
                 f"meaningless. Load trained weights (load_model / weights=PATH).",
                 UntrainedModelWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
             self._warned = True
-        h, w = self.image_shape
-        roi = self.roi_for(clicks, prev_prob, box)
-        adopt = getattr(self._decoder, "adopt_features", None) if self._decoder is not self.net else None
+        h, w = call.shape
+        roi = self.roi_for(clicks, prev_prob, box, shape=call.shape)
+        adopt = getattr(call.decoder, "adopt_features", None) if call.decoder is not self.net else None
         if adopt is not None:  # the edit head's own view of the one encoding
-            features = adopt(features)
+            call = dataclasses.replace(call, features=adopt(call.features))
         dev = self.device
         with torch.inference_mode():
             rois = torch.tensor([list(roi)], dtype=torch.float32, device=dev)
@@ -386,18 +389,18 @@ class LearnedPredictor(BasePredictor):
             prev_np = np.zeros((h, w), np.float32) if prev_prob is None else prev_prob
             prev = torch.from_numpy(np.ascontiguousarray(prev_np, dtype=np.float32))[None, None].to(dev)
             # MFP (incl. the first-click double pass) happens inside decode
-            prob = self._decode_views(features, rois, ct, prev, bt, base=prev)
+            prob = self._decode_views(call, rois, ct, prev, bt, base=prev)
             if self.refine_first and box is None and len(clicks) <= self.zoom.skip_clicks and not prev_np.any():
-                prob = self._refine_first(features, clicks, ct, prob, roi)
+                prob = self._refine_first(call, clicks, ct, prob, roi)
         if self.box_bounds and box is not None:
             prob = bound_to_box(prob, box, clicks, MASK_THRESHOLD)
         if self.click_components:
             prob = keep_clicked_components(prob, clicks, MASK_THRESHOLD)
         if self.box_passes and box is not None and not clicks and not prev_np.any():
-            prob = self._box_passes(features, prob, box)
+            prob = self._box_passes(call, prob, box)
         return prob
 
-    def _box_passes(self, features: dict[str, torch.Tensor], prob: np.ndarray, box: Box) -> np.ndarray:
+    def _box_passes(self, call: _Call, prob: np.ndarray, box: Box) -> np.ndarray:
         """A box alone: ``box_passes`` more predictions with one positive click at the innermost
         pixel of the box's mask (its most probable pixel when the mask is empty), each from the
         map before it.
@@ -415,11 +418,11 @@ class LearnedPredictor(BasePredictor):
             r, c = np.unravel_index(int(np.argmax(prob)), prob.shape)
         inside = (Click(int(r), int(c), True),)
         for _ in range(self.box_passes):
-            prob = self._predict(features, inside, prob, box)
+            prob = self._run(call, inside, prob, box)
         return prob
 
     def _decode_views(
-        self, features: dict[str, torch.Tensor], rois: torch.Tensor, ct: torch.Tensor, prev: torch.Tensor,
+        self, call: _Call, rois: torch.Tensor, ct: torch.Tensor, prev: torch.Tensor,
         bt: torch.Tensor | None, base: torch.Tensor,
     ) -> np.ndarray:
         """One head pass on every view; the slice's HxW float32 probability (views averaged).
@@ -429,7 +432,7 @@ class LearnedPredictor(BasePredictor):
         (1, 4) box or None, ``base`` (1, 1, H, W) map kept outside the ROI. With flip TTA the
         mirrored view's inputs are derived here (col -> W - 1 - col) and batched after them.
         """
-        w = self.image_shape[1]
+        w = call.shape[1]
         if self._flip_tta:
             rois = torch.cat([rois, _mirror_boxes(rois, w)])
             mct = ct.clone()
@@ -438,15 +441,14 @@ class LearnedPredictor(BasePredictor):
             bt = None if bt is None else torch.cat([bt, _mirror_boxes(bt, w)])
             prev = torch.cat([prev, prev.flip(-1)])
             base = torch.cat([base, base.flip(-1)])
-        logits = self._decoder.decode(features, rois, ct, prev, bt)
-        prob = paste_from_roi(torch.sigmoid(logits.float()), rois, self.image_shape, base=base)
+        logits = call.decoder.decode(call.features, rois, ct, prev, bt)
+        prob = paste_from_roi(torch.sigmoid(logits.float()), rois, call.shape, base=base)
         if self._flip_tta:
             prob = (prob[:1] + prob[1:].flip(-1)) * 0.5
         return prob[0, 0].cpu().numpy()
 
     def _refine_first(
-        self, features: dict[str, torch.Tensor], clicks: tuple[Click, ...], ct: torch.Tensor,
-        prob: np.ndarray, roi: Roi,
+        self, call: _Call, clicks: tuple[Click, ...], ct: torch.Tensor, prob: np.ndarray, roi: Roi,
     ) -> np.ndarray:
         """First click: zoom in on what the whole-slice pass found and predict again there.
 
@@ -459,8 +461,7 @@ class LearnedPredictor(BasePredictor):
         (a small object seen from afar) is no guide, and the zoomed pass starts empty. How the
         rule was chosen: ``docs/experiments.md``.
         """
-        h, w = self.image_shape
-        refined = compute_roi((h, w), clicks, prob, None, dataclasses.replace(self.zoom, skip_clicks=-1))
+        refined = compute_roi(call.shape, clicks, prob, None, dataclasses.replace(self.zoom, skip_clicks=-1))
         if refined.shape[0] * refined.shape[1] > self.refine_area * roi.shape[0] * roi.shape[1]:
             return prob
         dev = self.device
@@ -470,7 +471,17 @@ class LearnedPredictor(BasePredictor):
         # zoomed pass from an empty map then; a substantial one is fed back as the previous map
         crop_px = float((prob > self.zoom.threshold).sum()) * self.crop_size**2 / (roi.shape[0] * roi.shape[1])
         prev = first if crop_px >= self.refine_min_px else torch.zeros_like(first)
-        return self._decode_views(features, rois, ct, prev, None, base=first)
+        return self._decode_views(call, rois, ct, prev, None, base=first)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Call:
+    """What one prediction runs on: the encoder's ``features`` of an image of ``shape`` (H, W)
+    (the slice, or one window of a large slice) and the network whose head decodes them."""
+
+    features: dict[str, torch.Tensor]
+    shape: tuple[int, int]
+    decoder: nn.Module
 
 
 def _mirror_boxes(boxes: torch.Tensor, width: int) -> torch.Tensor:
