@@ -85,10 +85,6 @@ def small_objects(rows: list[dict]) -> list[dict]:
     return [r for r in rows if r["area"] < median]
 
 
-def _mean(values: list[float]) -> float:
-    return float(statistics.fmean(values)) if values else float("nan")
-
-
 def _folder(model: str) -> str:
     """Output folder name of a model spec (``NAME=runs/x/best.pt`` -> ``NAME=runs_x_best``)."""
     name, _, weights = model.partition("=")
@@ -98,6 +94,7 @@ def _folder(model: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     from napari_clickseg.data.real_data import check_datasets
     from napari_clickseg.data.splits import DATASETS
+    from napari_clickseg.eval.report import mean_or_nan
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default="fdrn,random-walker", help="comma-separated; the last is the reference")
@@ -149,8 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         for m in models:
             rows = results[d][m]["per_object"]
             small = small_objects(rows)
-            print(f"| {d} | {m} | {_mean([r['boundary_iou'] for r in rows]):.3f} | {len(small)} | "
-                  f"{_mean([r['noc90'] for r in small]):.2f} | {_mean([r['boundary_iou'] for r in small]):.3f} |")
+            print(f"| {d} | {m} | {mean_or_nan([r['boundary_iou'] for r in rows]):.3f} | {len(small)} | "
+                  f"{mean_or_nan([r['noc90'] for r in small]):.2f} | {mean_or_nan([r['boundary_iou'] for r in small]):.3f} |")
     print("\n| dataset | model | first click: mean recall | mean precision | objects it cuts short (recall < 0.8, "
           "precision >= 0.9) | objects it spills past (precision < 0.8) |")
     print("|---|---|---|---|---|---|")
@@ -163,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             short = sum(1 for r, p in zip(rec, prec) if r < 0.8 and p >= 0.9)
             spill = sum(1 for p in prec if p < 0.8)
-            print(f"| {d} | {m} | {_mean(rec):.3f} | {_mean(prec):.3f} | {short} | {spill} |")
+            print(f"| {d} | {m} | {mean_or_nan(rec):.3f} | {mean_or_nan(prec):.3f} | {short} | {spill} |")
     if args.card is not None:
         card = json.loads(args.card.read_text())
         card.setdefault("evaluation", {})["validation_parts"] = {

@@ -36,7 +36,8 @@ def _num(x: float) -> float | None:
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
 
 
-def _mean(values: list[float]) -> float:
+def mean_or_nan(values: list[float]) -> float:
+    """The mean of ``values``; NaN for none (a part with no objects of a kind)."""
     return float(statistics.fmean(values)) if values else float("nan")
 
 
@@ -79,8 +80,8 @@ def summarize(result: EvalResult, **extra: Any) -> dict[str, Any]:
         "never_reached": {target_key(t): result.never_reached(t) for t in cfg.targets},
         "miou": {str(k): _num(curve[k - 1]) for k in (1, 5, 20) if k <= len(curve)},
         "boundary_iou": _num(result.boundary_iou_mean),
-        "first_click": {"recall": _num(_mean([o.first_recall for o in result.objects])),
-                        "precision": _num(_mean([o.first_precision for o in result.objects]))},
+        "first_click": {"recall": _num(mean_or_nan([o.first_recall for o in result.objects])),
+                        "precision": _num(mean_or_nan([o.first_precision for o in result.objects]))},
         "images": result.n_images,
         "threshold": cfg.threshold,
         "max_clicks": cfg.max_clicks,
