@@ -165,7 +165,7 @@ def test_finetune_cli_end_to_end(volume, base_weights, tmp_path, capsys):
     tifffile.imwrite(tmp_path / "lab.tif", lab.astype(np.uint16))
     argv = ["finetune", "--image", str(tmp_path / "vol.tif"), "--labels", str(tmp_path / "lab.tif"),
             "--base", str(base_weights), "--name", "cli-tuned", "--slices", "1-4", "--steps", "2",
-            "--replay", "0.5", "--device", "cpu"]
+            "--replay", "0.5", "--object-roi", "0.3", "--device", "cpu"]
     assert cli.main(argv) == 0
     assert "cli-tuned" in capsys.readouterr().out
     assert "cli-tuned" in list_models("user")
@@ -174,8 +174,9 @@ def test_finetune_cli_end_to_end(volume, base_weights, tmp_path, capsys):
 
     card = read_card(get_model_info("cli-tuned").weights)
     assert card["training"]["config"]["replay"] == 0.5 and card["training"]["steps"] == 2
+    assert card["training"]["config"]["object_roi"] == 0.3
     # a bad value is a one-line error (exit 2), not a traceback
-    assert cli.main(argv[:-4] + ["--replay", "1.5"]) == 2
+    assert cli.main(argv[:-6] + ["--replay", "1.5"]) == 2
     assert "replay" in capsys.readouterr().err
 
 

@@ -61,7 +61,9 @@ class FinetuneConfig:
             it knew about other objects while it adapts (0 = labelled slices only).
         object_roi: probability of an object-relative training ROI (side 1.2-3x the object's
             box, the zoomed views the predictor's Zoom-In gives from the second click on)
-            instead of FDRN's image-relative one (``ClickSection.object_roi_prob``).
+            instead of FDRN's image-relative one (``ClickSection.object_roi_prob``). The
+            defaults of this and ``replay`` were chosen with ``benchmarks/bench_finetune.py``
+            (docs/training.md, "Fine-tuning on labelled slices: the recipe").
         supervised_rounds: supervised head passes per object, one simulated click apart
             (``ClickSection.supervised_rounds``).
         objects_per_image: objects drawn from each training crop, sharing its encoder pass
@@ -89,8 +91,8 @@ class FinetuneConfig:
     min_area: int = 20
     freeze_bn: bool = True
     scale: tuple[float, float] = (0.5, 1.5)
-    replay: float = 0.25
-    object_roi: float = 0.0
+    replay: float = 0.1
+    object_roi: float = 0.8
     supervised_rounds: int = 2
     objects_per_image: int = 2
     max_iterative: int = 3

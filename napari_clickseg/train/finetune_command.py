@@ -39,7 +39,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, default=None, help="learning rate (default 1e-4)")
     parser.add_argument("--replay", type=float, default=None,
                         help="fraction of each batch drawn from the built-in generator to keep general skills "
-                             "(default 0.25; 0 = the labelled slices only)")
+                             "(default 0.1; 0 = the labelled slices only)")
+    parser.add_argument("--object-roi", type=float, default=None,
+                        help="probability of a training view zoomed on the object, as the predictor sees it from "
+                             "the second click on (default 0.8; 0 = views of the whole slice only)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     parser.add_argument("--seed", type=int, default=0)
 
@@ -54,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
     labels = read_labels(args.labels)
     if labels.ndim == 2:
         labels = labels[None]
-    given = {"max_steps": args.steps, "max_minutes": args.minutes, "lr": args.lr, "replay": args.replay}
+    given = {"max_steps": args.steps, "max_minutes": args.minutes, "lr": args.lr, "replay": args.replay,
+             "object_roi": args.object_roi}
     cfg = FinetuneConfig(device=args.device, seed=args.seed, **{k: v for k, v in given.items() if v is not None})
     slices = parse_slices(args.slices) if args.slices else None
     bar = tqdm(total=cfg.max_steps, unit="step", dynamic_ncols=True)
