@@ -32,7 +32,7 @@ def main() -> None:
     app = QApplication.instance() or QApplication([])
     image, truth = sample_microscopy_volume()
     viewer = napari.Viewer(title="napari-clickseg", show=True)
-    viewer.window.resize(1500, 950)
+    viewer.window.resize(1700, 950)
     viewer.add_image(image, name="nuclei (synthetic)")
     w = AnnotatorWidget(viewer)  # the default model: fdrn with its shipped weights
     viewer.window.add_dock_widget(w, name="ClickSeg annotator", area="right")
@@ -62,6 +62,10 @@ def main() -> None:
     w.wait_idle()
     viewer.layers.selection.active = w.prompts.positive
     for _ in range(20):
+        app.processEvents()
+        time.sleep(0.02)
+    viewer.reset_view()  # fit the slice to the canvas left beside the dock
+    for _ in range(10):
         app.processEvents()
         time.sleep(0.02)
     viewer.screenshot(str(OUT / "annotator.png"), canvas_only=False, flash=False)

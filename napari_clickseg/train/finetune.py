@@ -76,7 +76,7 @@ class FinetuneConfig:
         allow_untrained: allow a base without trained weights (tests only).
     """
 
-    max_steps: int = 300
+    max_steps: int = 400
     max_minutes: float = 5.0
     lr: float = 1e-4
     batch_size: int = 4
@@ -256,7 +256,7 @@ def finetune(
         base: registry name of a learned model (shipped or user), or a ``.pt`` weights file.
         name: name of the new model (file ``<name>.pt`` in ``user_models_dir()``); must not be
             a built-in model's name; an existing user model of that name is replaced.
-        config: budget and settings (``FinetuneConfig()`` by default: 300 steps / 5 minutes).
+        config: budget and settings (``FinetuneConfig()`` by default: 400 steps / 5 minutes).
         progress: called as ``progress(step, total_steps, info)`` after every step; ``info``
             has ``loss`` and, after a validation, ``noc90`` / ``best_noc90``.
         should_stop: polled every step; True stops early (the best weights so far are saved).

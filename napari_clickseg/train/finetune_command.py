@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--slices", default=None, help="labelled slices to learn from, e.g. 3,4,7 or 3-9 (default: all labelled)")
     parser.add_argument("--base", default="fdrn", help="model to start from (registry name or .pt file)")
     parser.add_argument("--name", required=True, help="name of the new model")
-    parser.add_argument("--steps", type=int, default=None, help="maximal optimisation steps (default 300)")
+    parser.add_argument("--steps", type=int, default=None, help="maximal optimisation steps (default 400)")
     parser.add_argument("--minutes", type=float, default=None, help="time budget in minutes (default 5)")
     parser.add_argument("--lr", type=float, default=None, help="learning rate (default 1e-4)")
     parser.add_argument("--replay", type=float, default=None,

@@ -66,7 +66,7 @@ class FinetuneWidget(QWidget):
         self.image_combo, self.labels_combo, self.base_combo = QComboBox(), QComboBox(), QComboBox()
         self.steps = QSpinBox()
         self.steps.setRange(1, 100000)
-        self.steps.setValue(300)
+        self.steps.setValue(400)
         self.minutes = QDoubleSpinBox()
         self.minutes.setRange(0.1, 600)
         self.minutes.setValue(5.0)
