@@ -78,6 +78,38 @@ def test_load_config_file_errors(tmp_path):
         load_config(unknown)
 
 
+def test_load_config_based_on_applies_keys_over_the_base(tmp_path):
+    (tmp_path / "base.toml").write_text(
+        "[optim]\nlr = 0.001\nsteps = 100\n\n[data.sources]\nsynthetic = 0.5\n\n[run]\nseed = 3\n")
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "child.toml").write_text('based_on = "../base.toml"\n\n[optim]\nsteps = 7\n')
+    cfg = load_config(sub / "child.toml")
+    base = load_config(tmp_path / "base.toml")
+    assert cfg.optim.steps == 7 and base.optim.steps == 100
+    assert cfg.optim.lr == base.optim.lr == 0.001  # the rest of the table is the base's
+    assert cfg.run.seed == 3 and cfg.data.sources == base.data.sources
+    # the campaign chunks state only what they change
+    root = Path(__file__).resolve().parents[1] / "configs"
+    c8, c10 = config_to_dict(load_config(root / "fdrn-v2-chunk8.toml")), config_to_dict(load_config(root / "fdrn-v2-chunk10.toml"))
+    assert c10["run"]["seed"] == 10 and c10["optim"]["steps"] == 2400
+    assert {k: v for k, v in c10.items() if k not in ("run", "optim", "validation")} == \
+        {k: v for k, v in c8.items() if k not in ("run", "optim", "validation")}
+
+
+def test_load_config_based_on_errors(tmp_path):
+    (tmp_path / "a.toml").write_text('based_on = "b.toml"\n')
+    (tmp_path / "b.toml").write_text('based_on = "a.toml"\n')
+    with pytest.raises(ValueError, match="cycle"):
+        load_config(tmp_path / "a.toml")
+    (tmp_path / "c.toml").write_text('based_on = "missing.toml"\n')
+    with pytest.raises(FileNotFoundError, match="missing.toml"):
+        load_config(tmp_path / "c.toml")
+    (tmp_path / "d.toml").write_text("based_on = 3\n")
+    with pytest.raises(ValueError, match="based_on must be a path"):
+        load_config(tmp_path / "d.toml")
+
+
 def test_prompt_tensors():
     from napari_clickseg.core.clicks import Box, Click
 

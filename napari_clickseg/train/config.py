@@ -466,15 +466,40 @@ def config_from_dict(data: dict[str, Any], where: str = "config") -> TrainConfig
 
 
 def load_config(path: str | Path) -> TrainConfig:
-    """Read a TOML training config; raises FileNotFoundError / ValueError naming the problem."""
-    p = Path(path)
+    """Read a TOML training config; raises FileNotFoundError / ValueError naming the problem.
+
+    A top-level ``based_on = "OTHER.toml"`` (a path relative to this file) starts from that
+    config and applies this file's keys on top of it, table by table (a key given here replaces
+    the base's value; tables merge key by key), so a campaign chunk states only what it changes.
+    """
+    return config_from_dict(_read_toml(Path(path), ()), where=str(path))
+
+
+def _read_toml(p: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+    """The TOML at ``p`` with its ``based_on`` chain resolved (``seen``: the files above it)."""
     if not p.is_file():
         raise FileNotFoundError(f"training config {p} does not exist (see configs/*.toml)")
     try:
         data = tomllib.loads(p.read_text())
     except tomllib.TOMLDecodeError as err:
         raise ValueError(f"{p}: not valid TOML ({err})") from None
-    return config_from_dict(data, where=str(p))
+    base = data.pop("based_on", None)
+    if base is None:
+        return data
+    if not isinstance(base, str):
+        raise ValueError(f"{p}: based_on must be a path (a string), got {base!r}")
+    base_path = (p.parent / base).resolve()
+    if base_path in seen or base_path == p.resolve():
+        raise ValueError(f"{p}: based_on {base!r} makes a cycle of configs")
+    return _merged(_read_toml(base_path, (*seen, p.resolve())), data)
+
+
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``over`` applied: tables merge key by key, any other value replaces."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merged(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
 
 
 def config_to_dict(cfg: TrainConfig) -> dict[str, Any]:
