@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("napari_clickseg.eval.bench_command", "measure encoder and per-click latency"),
     "train": ("napari_clickseg.train.command", "train a model from a TOML config"),
     "finetune": ("napari_clickseg.train.finetune_command", "fine-tune a model on labelled slices"),
+    "average": ("napari_clickseg.train.average_command", "average the weights of networks trained from one start"),
     "models": ("napari_clickseg.models.command", "list the available models"),
     "precompute": ("napari_clickseg.eval.precompute_command", "encode a volume's slices into a zarr feature store (Dask)"),
     "annotate": ("napari_clickseg.widgets.command", "open napari with the annotator docked"),
