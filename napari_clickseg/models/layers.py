@@ -61,6 +61,13 @@ class ResBlock(nn.Module):
         y = self.conv2(self.conv1(x))
         return F.relu(y + (x if self.skip is None else self.skip(x)))
 
+    def zero_residual(self) -> None:
+        """Zero the last BatchNorm's weight and bias: the residual branch gives 0, so a block
+        without a projection returns ReLU(x), i.e. ``x`` itself for non-negative ``x`` (a
+        ReLU's output). A block added to a trained network this way leaves its function as it
+        was (``warm_start_network``)."""
+        _zero_bn(self.conv2[1])
+
 
 class ScaledAdd(nn.Module):
     """Learnable scalar ``|s|`` (initialised ``init``) multiplying a branch before it is added."""
@@ -195,3 +202,15 @@ class SepResBlock(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return F.relu(self.body(x) + (x if self.skip is None else self.skip(x)))
+
+    def zero_residual(self) -> None:
+        """As ``ResBlock.zero_residual``: the body's last BatchNorm gives 0."""
+        _zero_bn(self.body[-1])
+
+
+def _zero_bn(bn: nn.Module) -> None:
+    if not isinstance(bn, nn.modules.batchnorm._BatchNorm):
+        raise TypeError(f"expected a BatchNorm layer, got {type(bn).__name__}")
+    with torch.no_grad():
+        bn.weight.zero_()
+        bn.bias.zero_()

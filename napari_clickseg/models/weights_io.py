@@ -179,7 +179,11 @@ def warm_start_network(
 
     The file is read and checked like ``load_network``; the network is then rebuilt from its
     config with ``overrides`` (e.g. ``refine=16``) and every parameter or buffer whose name and
-    shape match the file's is copied; the others keep their fresh initialisation.
+    shape match the file's is copied; the others keep their fresh initialisation, except that a
+    residual block that starts wholly fresh and has no projection (e.g. one more block of a
+    deepened encoder stage, ``encoder={..., "blocks": (2, 4, 3)}``) starts with its residual
+    branch at zero (``zero_residual``): it passes its input through, so the grown network
+    computes what the file's does until it trains.
 
     Args:
         path: ``NAME.pt`` written by ``save_model``.
@@ -200,6 +204,12 @@ def warm_start_network(
     state, own = base.state_dict(), net.state_dict()
     fresh = sorted(k for k in own if k not in state or tuple(state[k].shape) != tuple(own[k].shape))
     net.load_state_dict({**own, **{k: v for k, v in state.items() if k in own and k not in fresh}}, strict=True)
+    new = set(fresh)
+    for name, module in net.named_modules():
+        entries = [f"{name}.{k}" for k in module.state_dict()]
+        if (hasattr(module, "zero_residual") and getattr(module, "skip", None) is None
+                and entries and all(e in new for e in entries)):
+            module.zero_residual()
     return net.train(), fresh
 
 

@@ -256,7 +256,8 @@ class OptimSection:
     the click head trains; no encoder backward pass). ``freeze_bn`` keeps every BatchNorm layer
     in eval mode (running mean and variance fixed at the ``model.init`` weights' values; the
     affine weights still train): for fine-tunes whose small batches and changed data mixture
-    would otherwise drift the statistics.
+    would otherwise drift the statistics. BatchNorm layers that ``model.init`` does not hold
+    (added by ``model.overrides``) keep training theirs.
     """
 
     lr: float = 5e-4

@@ -475,9 +475,22 @@ def _backward(loss: Tensor, scaler: torch.amp.GradScaler | None) -> None:
     (scaler.scale(loss) if scaler is not None else loss).backward()
 
 
+def keep_fresh_statistics(net: nn.Module, fresh: list[str]) -> int:
+    """Mark the BatchNorm layers whose entries are all in ``fresh`` (the names
+    ``warm_start_network`` returns): ``freeze_bn`` leaves their running statistics training,
+    since new layers have no statistics to keep. Returns the number of layers marked."""
+    new = set(fresh)
+    marked = 0
+    for name, m in net.named_modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and all(f"{name}.{k}" in new for k in m.state_dict()):
+            m._fresh_statistics = True
+            marked += 1
+    return marked
+
+
 def _train_mode(net: nn.Module, freeze_bn: bool) -> None:
     net.train()
     if freeze_bn:
         for m in net.modules():
-            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            if isinstance(m, nn.modules.batchnorm._BatchNorm) and not getattr(m, "_fresh_statistics", False):
                 m.eval()

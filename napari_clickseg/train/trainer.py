@@ -62,15 +62,18 @@ def build_training_network(cfg: TrainConfig) -> torch.nn.Module:
 
     With ``model.init`` the network keeps the init's architecture changed by
     ``model.overrides`` (e.g. ``{refine = 16}`` adds a boundary refiner); layers whose names and
-    shapes match start from the init's weights, the others fresh (logged).
+    shapes match start from the init's weights, the others fresh (logged); the fresh BatchNorm
+    layers keep training their statistics under ``optim.freeze_bn``.
     """
     from ..models.networks import build_network
     from ..models.weights_io import warm_start_network
+    from .iterative import keep_fresh_statistics
 
     if cfg.model.init:
         net, fresh = warm_start_network(cfg.model.init, family=cfg.model.family, **dict(cfg.model.overrides))
         if fresh:
             log.info("model.init %s: %d entries start fresh (%s ...)", cfg.model.init, len(fresh), ", ".join(fresh[:4]))
+            keep_fresh_statistics(net, fresh)  # optim.freeze_bn fixes only the statistics the init had
         if int(net.crop_size) != cfg.model.crop_size:
             log.warning("model.init has crop_size %s; model.crop_size %s is ignored", net.crop_size, cfg.model.crop_size)
         return net
