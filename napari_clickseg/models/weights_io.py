@@ -29,8 +29,8 @@ from torch import nn
 
 from .networks import count_parameters, network_from_config
 
-__all__ = ["WeightsError", "save_model", "load_network", "warm_start_network", "read_card", "sha256_file",
-           "INPUT_NORMALISATION"]
+__all__ = ["WeightsError", "save_model", "load_network", "warm_start_network", "fresh_modules", "read_card",
+           "sha256_file", "INPUT_NORMALISATION"]
 
 log = logging.getLogger(__name__)
 
@@ -204,13 +204,22 @@ def warm_start_network(
     state, own = base.state_dict(), net.state_dict()
     fresh = sorted(k for k in own if k not in state or tuple(state[k].shape) != tuple(own[k].shape))
     net.load_state_dict({**own, **{k: v for k, v in state.items() if k in own and k not in fresh}}, strict=True)
-    new = set(fresh)
-    for name, module in net.named_modules():
-        entries = [f"{name}.{k}" for k in module.state_dict()]
-        if (hasattr(module, "zero_residual") and getattr(module, "skip", None) is None
-                and entries and all(e in new for e in entries)):
+    for module in fresh_modules(net, fresh):
+        if hasattr(module, "zero_residual") and getattr(module, "skip", None) is None:
             module.zero_residual()
     return net.train(), fresh
+
+
+def fresh_modules(net: nn.Module, fresh: list[str]) -> list[nn.Module]:
+    """The submodules of ``net`` that hold state and all of whose entries are in ``fresh`` (the
+    names ``warm_start_network`` returns): the layers a warm start added."""
+    new = set(fresh)
+    out = []
+    for name, module in net.named_modules():
+        entries = [f"{name}.{k}" for k in module.state_dict()]
+        if entries and all(e in new for e in entries):
+            out.append(module)
+    return out
 
 
 def _load_state_strict(net: nn.Module, state: dict[str, torch.Tensor], path: Path) -> None:

@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..models.weights_io import read_card, save_model, sha256_file
+    from ..models.weights_io import read_card, save_model
     from .average import average_networks
 
     mix = None
@@ -30,8 +30,8 @@ def run(args: argparse.Namespace) -> int:
     total = sum(mix)
     sources = []
     for p, w in zip(args.weights, mix):
-        card = read_card(p)
-        sources.append({"file": str(p), "sha256": sha256_file(p), "weight": w / total,
+        card = read_card(p)  # its sha256 was checked against the file by average_networks' load
+        sources.append({"file": str(p), "sha256": card["sha256"], "weight": w / total,
                         "training": card.get("training")})
     card = {
         "description": f"weight average of {len(sources)} networks trained from one start",

@@ -25,6 +25,7 @@ from torch import Tensor, nn
 from ..core.clicks import Box, Click
 from ..core.simulate import padded_edt, sample_training_click
 from ..models.roi import crop_to_roi, paste_from_roi
+from ..models.weights_io import fresh_modules
 from .config import ClickSection, LossSection
 from .edit_prompts import edit_prompt, edit_roi
 from .losses import boundary_loss, distillation_loss, normalized_focal_loss
@@ -479,13 +480,10 @@ def keep_fresh_statistics(net: nn.Module, fresh: list[str]) -> int:
     """Mark the BatchNorm layers whose entries are all in ``fresh`` (the names
     ``warm_start_network`` returns): ``freeze_bn`` leaves their running statistics training,
     since new layers have no statistics to keep. Returns the number of layers marked."""
-    new = set(fresh)
-    marked = 0
-    for name, m in net.named_modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm) and all(f"{name}.{k}" in new for k in m.state_dict()):
-            m._fresh_statistics = True
-            marked += 1
-    return marked
+    marked = [m for m in fresh_modules(net, fresh) if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    for m in marked:
+        m._fresh_statistics = True
+    return len(marked)
 
 
 def _train_mode(net: nn.Module, freeze_bn: bool) -> None:
