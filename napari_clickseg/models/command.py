@@ -1,15 +1,19 @@
-"""``clickseg models``: list every model the registry knows (classical, shipped, user)."""
+"""``clickseg models``: list every model the registry knows (classical, shipped, user);
+``clickseg models --card NAME``: what one model's card says (data, lineage, measured numbers)."""
 
 from __future__ import annotations
 
 import argparse
 
+from .card_summary import summary_lines
 from .registry import get_model_info, list_models, user_models_dir
 from .weights_io import read_card
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kind", choices=["classical", "learned", "user"], help="only this kind")
+    parser.add_argument("--card", metavar="NAME",
+                        help="print what model NAME's card says: data, left-out folders, lineage, numbers")
 
 
 def _edit_head_note(weights) -> str:
@@ -21,7 +25,21 @@ def _edit_head_note(weights) -> str:
     return f", edit head: {entry.get('file')}" if isinstance(entry, dict) and entry.get("file") else ""
 
 
+def _print_card(name: str) -> int:
+    info = get_model_info(name)  # an unknown name raises KeyError with the known ones
+    if not info.has_weights:
+        what = "a classical model" if info.kind == "classical" else "a family without a weights file"
+        raise ValueError(f"{name} has no model card: it is {what}; cards come with trained weights "
+                         f"(clickseg models --kind learned lists them)")
+    for line in summary_lines(name, read_card(info.weights)):
+        print(line)
+    print(f"card: {info.weights.with_suffix('.json')}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.card:
+        return _print_card(args.card)
     names = list_models(args.kind)
     width = max((len(n) for n in names), default=4)
     for name in names:
