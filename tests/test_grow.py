@@ -75,3 +75,22 @@ def test_the_trainer_grows_from_model_init(tmp_path):
     assert len(net.encoder.stage_high) == 2
     assert getattr(net.encoder.stage_high[1].conv2[1], "_fresh_statistics", False)
     assert not getattr(net.encoder.stage_high[0].conv2[1], "_fresh_statistics", False)
+
+
+def test_fresh_entries_get_their_own_learning_rate(tmp_path):
+    from napari_clickseg.train.trainer import Trainer
+
+    _, path = _trained_base(tmp_path)
+    model = {"init": str(path), "overrides": {"encoder": DEEPER}}
+    tr = Trainer(tiny_config(model=model, optim={"fresh_lr_mult": 20.0}, run={"data_workers": 0}), tmp_path / "a")
+    assert set(tr.net.fresh_entries) and all(n.startswith(NEW_BLOCKS) for n in tr.net.fresh_entries)
+    fresh_ids = {id(p) for n, p in tr.net.named_parameters() if n in tr.net.fresh_entries}
+    (group,) = [g for g in tr.optimizer.param_groups if g["lr_mult"] == 20.0]
+    assert {id(p) for p in group["params"]} == fresh_ids  # exactly the new blocks' parameters
+    others = [p for g in tr.optimizer.param_groups if g is not group for p in g["params"]]
+    assert len(others) + len(fresh_ids) == len(list(tr.net.parameters())) and not fresh_ids & {id(p) for p in others}
+    lr = tr.loop._set_lr(0)  # what each step sets
+    assert group["lr"] == 20.0 * lr and tr.optimizer.param_groups[0]["lr"] == lr
+    # the default keeps one learning rate for all (no extra group)
+    plain = Trainer(tiny_config(model=model, run={"data_workers": 0}), tmp_path / "b")
+    assert all(g["lr_mult"] == 1.0 for g in plain.optimizer.param_groups)

@@ -257,7 +257,9 @@ class OptimSection:
     in eval mode (running mean and variance fixed at the ``model.init`` weights' values; the
     affine weights still train): for fine-tunes whose small batches and changed data mixture
     would otherwise drift the statistics. BatchNorm layers that ``model.init`` does not hold
-    (added by ``model.overrides``) keep training theirs.
+    (added by ``model.overrides``) keep training theirs. ``fresh_lr_mult`` scales the learning
+    rate of the entries ``model.init`` does not hold (e.g. the residual blocks a deeper encoder
+    adds, which start at zero and, at a fine-tune's lr, stay near it).
     """
 
     lr: float = 5e-4
@@ -268,6 +270,7 @@ class OptimSection:
     encoder_lr_mult: float = 1.0
     grad_clip: float = 5.0
     freeze_bn: bool = False
+    fresh_lr_mult: float = 1.0
 
 
 @dataclass

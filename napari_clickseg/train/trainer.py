@@ -63,7 +63,9 @@ def build_training_network(cfg: TrainConfig) -> torch.nn.Module:
     With ``model.init`` the network keeps the init's architecture changed by
     ``model.overrides`` (e.g. ``{refine = 16}`` adds a boundary refiner); layers whose names and
     shapes match start from the init's weights, the others fresh (logged); the fresh BatchNorm
-    layers keep training their statistics under ``optim.freeze_bn``.
+    layers keep training their statistics under ``optim.freeze_bn``. The names of the fresh
+    entries are the network's ``fresh_entries`` (a tuple of state-dict keys; empty without an
+    init), for ``optim.fresh_lr_mult``.
     """
     from ..models.networks import build_network
     from ..models.weights_io import warm_start_network
@@ -74,6 +76,7 @@ def build_training_network(cfg: TrainConfig) -> torch.nn.Module:
         if fresh:
             log.info("model.init %s: %d entries start fresh (%s ...)", cfg.model.init, len(fresh), ", ".join(fresh[:4]))
             keep_fresh_statistics(net, fresh)  # optim.freeze_bn fixes only the statistics the init had
+        net.fresh_entries = tuple(fresh)
         if int(net.crop_size) != cfg.model.crop_size:
             log.warning("model.init has crop_size %s; model.crop_size %s is ignored", net.crop_size, cfg.model.crop_size)
         return net
@@ -149,14 +152,21 @@ class Trainer:
         self.precision = resolve_precision(cfg.run.precision, self.device)
         self.net = self.precision.prepare(build_training_network(cfg).to(self.device))
         self._init_card = _read_init_card(cfg.model.init)  # read once; every export cites it
-        enc = [p for n, p in self.net.named_parameters() if n.startswith("encoder.")]
-        rest = [p for n, p in self.net.named_parameters() if not n.startswith("encoder.")]
+        fresh_names = set(getattr(self.net, "fresh_entries", ()))
+        if cfg.optim.fresh_lr_mult == 1.0:
+            fresh_names = set()  # one group fewer; the same optimisation
+        named = [(n, p) for n, p in self.net.named_parameters() if n not in fresh_names]
+        enc = [p for n, p in named if n.startswith("encoder.")]
+        rest = [p for n, p in named if not n.startswith("encoder.")]
         groups = [{"params": rest, "lr_mult": 1.0}]
         if enc and cfg.optim.encoder_lr_mult == 0:  # a frozen encoder: no gradient, no backward pass
             for p in enc:
                 p.requires_grad_(False)
         elif enc:
             groups.append({"params": enc, "lr_mult": cfg.optim.encoder_lr_mult})
+        fresh = [p for n, p in self.net.named_parameters() if n in fresh_names]
+        if fresh:  # entries the init does not hold (optim.fresh_lr_mult)
+            groups.append({"params": fresh, "lr_mult": cfg.optim.fresh_lr_mult})
         # the starting network, fixed, for the distillation term (loss.distill_weight)
         self.teacher = None
         if cfg.loss.distill_weight > 0:
