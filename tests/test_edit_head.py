@@ -195,7 +195,9 @@ def test_models_command_names_the_edit_head(capsys):
 
     if not (WEIGHTS_DIR / ("fdrn" + SUFFIX)).is_file():
         pytest.skip("the shipped fdrn edit head is not installed")
-    assert command.run(argparse.Namespace(kind="learned")) == 0
+    parser = argparse.ArgumentParser()
+    command.add_arguments(parser)  # the arguments `clickseg models` parses
+    assert command.run(parser.parse_args(["--kind", "learned"])) == 0
     line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("fdrn "))
     assert "edit head: fdrn" + SUFFIX in line
 
