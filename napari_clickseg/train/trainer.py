@@ -64,8 +64,8 @@ def build_training_network(cfg: TrainConfig) -> torch.nn.Module:
     ``model.overrides`` (e.g. ``{refine = 16}`` adds a boundary refiner); layers whose names and
     shapes match start from the init's weights, the others fresh (logged); the fresh BatchNorm
     layers keep training their statistics under ``optim.freeze_bn``. The names of the fresh
-    entries are the network's ``fresh_entries`` (a tuple of state-dict keys; empty without an
-    init), for ``optim.fresh_lr_mult``.
+    entries are the network's ``fresh_entries`` (a tuple of state-dict keys; the attribute is
+    absent without an init), for ``optim.fresh_lr_mult``.
     """
     from ..models.networks import build_network
     from ..models.weights_io import warm_start_network
