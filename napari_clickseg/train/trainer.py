@@ -152,20 +152,18 @@ class Trainer:
         self.precision = resolve_precision(cfg.run.precision, self.device)
         self.net = self.precision.prepare(build_training_network(cfg).to(self.device))
         self._init_card = _read_init_card(cfg.model.init)  # read once; every export cites it
-        fresh_names = set(getattr(self.net, "fresh_entries", ()))
-        if cfg.optim.fresh_lr_mult == 1.0:
-            fresh_names = set()  # one group fewer; the same optimisation
-        named = [(n, p) for n, p in self.net.named_parameters() if n not in fresh_names]
-        enc = [p for n, p in named if n.startswith("encoder.")]
-        rest = [p for n, p in named if not n.startswith("encoder.")]
+        # entries the init does not hold get their own group only when their lr differs
+        fresh_names = set(getattr(self.net, "fresh_entries", ())) if cfg.optim.fresh_lr_mult != 1.0 else set()
+        enc, rest, fresh = [], [], []
+        for n, p in self.net.named_parameters():
+            (fresh if n in fresh_names else enc if n.startswith("encoder.") else rest).append(p)
         groups = [{"params": rest, "lr_mult": 1.0}]
         if enc and cfg.optim.encoder_lr_mult == 0:  # a frozen encoder: no gradient, no backward pass
             for p in enc:
                 p.requires_grad_(False)
         elif enc:
             groups.append({"params": enc, "lr_mult": cfg.optim.encoder_lr_mult})
-        fresh = [p for n, p in self.net.named_parameters() if n in fresh_names]
-        if fresh:  # entries the init does not hold (optim.fresh_lr_mult)
+        if fresh:  # optim.fresh_lr_mult
             groups.append({"params": fresh, "lr_mult": cfg.optim.fresh_lr_mult})
         # the starting network, fixed, for the distillation term (loss.distill_weight)
         self.teacher = None
